@@ -1,0 +1,414 @@
+/* model.c: the sequential model (see model.h for the memory layout).
+ *
+ * Owns: the layer list, parameters and gradients, the batch buffers, the
+ * optimizer state. Must never: allocate in model_forward/model_backward,
+ * or leave the model half-changed when a call fails (every allocating call
+ * allocates everything first, then commits). */
+#include "core/model.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/fp.h"
+#include "core/gemm.h"
+
+/* Refuse single buffers past this many floats (16 GiB): a typo such as
+ * dense(1e9) gets a message, not an attempt to allocate it. */
+#define MAX_FLOATS ((size_t)1 << 32)
+
+void model_init(model *m, uint64_t seed)
+{
+    memset(m, 0, sizeof *m);
+    rng_seed(&m->rng, seed);
+}
+
+void model_seed(model *m, uint64_t seed)
+{
+    rng_seed(&m->rng, seed);
+}
+
+static void free_buffers(layer *l)
+{
+    if (l->kind != LAYER_FLATTEN) {   /* flatten only aliases */
+        free(l->y);
+        free(l->g);
+    }
+    free(l->z);
+    free(l->mask);
+    l->y = l->g = l->z = l->mask = NULL;
+}
+
+void model_free(model *m)
+{
+    for (int i = 0; i < m->n_layers; i++)
+        free_buffers(&m->layers[i]);
+    free(m->layers);
+    free(m->params);
+    free(m->grads);
+    optimizer_free(&m->opt);
+    free(m->x);
+    free(m->labels);
+    free(m->targets);
+    free(m->cursor.order);
+    memset(m, 0, sizeof *m);
+}
+
+static int add_layer(model *m, layer l, char *err)
+{
+    if (m->built)
+        return ember_fail(err, "the model is already built: layers can only be added before its first use");
+    layer *grown = realloc(m->layers, (size_t)(m->n_layers + 1) * sizeof *grown);
+    if (!grown)
+        return ember_fail(err, "out of memory adding a layer");
+    m->layers = grown;
+    m->layers[m->n_layers++] = l;
+    return 0;
+}
+
+int model_add_dense(model *m, int units, activation act, char *err)
+{
+    if (units < 1)
+        return ember_fail(err, "dense: units must be a positive integer (got %d)", units);
+    if ((unsigned)act >= ACT_COUNT)
+        return ember_fail(err, "dense: unknown activation (%s)", activation_names());
+    return add_layer(m, (layer){.kind = LAYER_DENSE, .units = units, .act = act}, err);
+}
+
+int model_add_flatten(model *m, char *err)
+{
+    return add_layer(m, (layer){.kind = LAYER_FLATTEN}, err);
+}
+
+int model_add_dropout(model *m, float rate, char *err)
+{
+    if (!(rate >= 0.0f && rate < 1.0f))
+        return ember_fail(err, "dropout: rate must be in [0, 1) (got %g)", (double)rate);
+    return add_layer(m, (layer){.kind = LAYER_DROPOUT, .rate = rate}, err);
+}
+
+int model_build(model *m, int rank, const int *shape, char *err)
+{
+    if (m->built)
+        return ember_fail(err, "the model is already built");
+    if (m->n_layers == 0 || m->layers[m->n_layers - 1].kind != LAYER_DENSE)
+        return ember_fail(err, "the last layer must be dense: its units are the outputs the loss compares with the labels");
+    if (rank < 1 || rank > 3)
+        return ember_fail(err, "input must have 1 to 3 dimensions per sample (got %d)", rank);
+    size_t features = 1;
+    for (int i = 0; i < rank; i++) {
+        if (shape[i] < 1)
+            return ember_fail(err, "input dimension %d must be positive (got %d)", i + 1, shape[i]);
+        features *= (size_t)shape[i];
+    }
+    if (features > INT32_MAX)
+        return ember_fail(err, "input of %zu features per sample is too large", features);
+
+    /* First pass: widths and parameter count, touching nothing. */
+    int in_rank = rank;
+    size_t width = features, n_params = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        layer *l = &m->layers[i];
+        if (l->kind == LAYER_FLATTEN) {
+            in_rank = 1;
+        } else if (l->kind == LAYER_DENSE) {
+            if (in_rank != 1) {
+                char text[48];
+                ember_shape_text(text, sizeof text, rank, shape);
+                return ember_fail(err, "layer %d (dense) gets input of shape %s: put a flatten layer before it", i + 1, text);
+            }
+            size_t weights = width * (size_t)l->units;
+            if (weights > MAX_FLOATS)
+                return ember_fail(err, "layer %d (dense %d) would need %zu weights (%.1f GB): too large", i + 1, l->units, weights, weights * 4.0 / 1e9);
+            n_params += weights + (size_t)l->units;
+            width = (size_t)l->units;
+        }
+    }
+    if (n_params > MAX_FLOATS)
+        return ember_fail(err, "the model would have %zu parameters (%.1f GB with gradients and optimizer state): too large", n_params, n_params * 16.0 / 1e9);
+
+    float *params = calloc(n_params, sizeof *params);
+    float *grads = calloc(n_params, sizeof *grads);
+    optimizer opt = {0};
+    if (!params || !grads || (m->compiled && optimizer_init(&opt, m->opt.spec, n_params, err) < 0)) {
+        free(params);
+        free(grads);
+        return ember_fail(err, "out of memory for %zu parameters (%.1f MB)", n_params, n_params * 16.0 / 1e6);
+    }
+
+    /* Second pass: commit. */
+    m->params = params;
+    m->grads = grads;
+    if (m->compiled) {
+        optimizer_free(&m->opt);
+        m->opt = opt;
+    }
+    m->n_params = n_params;
+    m->input_rank = rank;
+    memcpy(m->input_shape, shape, (size_t)rank * sizeof *shape);
+    m->input_size = (int)features;
+    width = features;
+    size_t offset = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        layer *l = &m->layers[i];
+        l->in = (int)width;
+        if (l->kind == LAYER_DENSE) {
+            l->out = l->units;
+            size_t nw = (size_t)l->in * l->out;
+            l->w = params + offset;
+            l->dw = grads + offset;
+            l->b = params + offset + nw;
+            l->db = grads + offset + nw;
+            offset += nw + (size_t)l->out;
+            /* glorot_uniform: U(-limit, limit), biases stay zero. */
+            float limit = sqrtf(6.0f / (float)(l->in + l->out));
+            for (size_t k = 0; k < nw; k++)
+                l->w[k] = limit * (2.0f * rng_uniform(&m->rng) - 1.0f);
+        } else {
+            l->out = l->in;
+        }
+        width = (size_t)l->out;
+    }
+    m->built = true;
+    return 0;
+}
+
+int model_compile(model *m, loss l, optimizer_spec spec, char *err)
+{
+    if ((unsigned)l.kind >= LOSS_COUNT)
+        return ember_fail(err, "unknown loss (%s)", loss_names());
+    if (optimizer_check(&spec, err) < 0)
+        return -1;
+    if (m->built) {
+        optimizer fresh = {0};
+        if (optimizer_init(&fresh, spec, m->n_params, err) < 0)
+            return -1;
+        optimizer_free(&m->opt);
+        m->opt = fresh;
+    } else {
+        m->opt.spec = spec;
+    }
+    m->loss = l;
+    m->compiled = true;
+    return 0;
+}
+
+int model_output_units(const model *m)
+{
+    return m->n_layers ? m->layers[m->n_layers - 1].units : 0;
+}
+
+int model_reserve(model *m, int rows, char *err)
+{
+    if (!m->built)
+        return ember_fail(err, "the model is not built yet");
+    if (rows <= m->capacity)
+        return 0;
+    if (rows < 1)
+        return ember_fail(err, "batch size must be positive (got %d)", rows);
+
+    /* Allocate all, then swap in: a failure leaves the old buffers. */
+    int n = m->n_layers, outs = model_output_units(m);
+    layer *fresh = calloc((size_t)n, sizeof *fresh);
+    float *x = malloc((size_t)rows * m->input_size * sizeof *x);
+    int32_t *labels = malloc((size_t)rows * sizeof *labels);
+    float *targets = malloc((size_t)rows * outs * sizeof *targets);
+    bool ok = fresh && x && labels && targets;
+    for (int i = 0; ok && i < n; i++) {
+        const layer *l = &m->layers[i];
+        size_t size = (size_t)rows * l->out * sizeof(float);
+        layer *f = &fresh[i];
+        f->kind = l->kind;
+        if (l->kind == LAYER_FLATTEN)
+            continue;
+        ok = (f->y = malloc(size)) && (f->g = malloc(size));
+        if (ok && l->kind == LAYER_DENSE && i == n - 1)
+            ok = (f->z = malloc(size)) != NULL;
+        if (ok && l->kind == LAYER_DROPOUT)
+            ok = (f->mask = malloc(size)) != NULL;
+    }
+    if (!ok) {
+        for (int i = 0; fresh && i < n; i++)
+            free_buffers(&fresh[i]);
+        free(fresh);
+        free(x);
+        free(labels);
+        free(targets);
+        return ember_fail(err, "out of memory for batch buffers of %d rows", rows);
+    }
+    for (int i = 0; i < n; i++) {
+        layer *l = &m->layers[i];
+        free_buffers(l);
+        l->y = fresh[i].y;
+        l->g = fresh[i].g;
+        l->z = fresh[i].z;
+        l->mask = fresh[i].mask;
+        if (l->kind == LAYER_FLATTEN)   /* its gradient is its input's */
+            l->g = i > 0 ? m->layers[i - 1].g : NULL;
+    }
+    free(fresh);
+    free(m->x);
+    free(m->labels);
+    free(m->targets);
+    m->x = x;
+    m->labels = labels;
+    m->targets = targets;
+    m->capacity = rows;
+    return 0;
+}
+
+int model_check_max_label(const model *m, int max_label, char *err)
+{
+    int units = model_output_units(m);
+    if (max_label >= units)
+        return ember_fail(err,
+            "labels go up to %d, which needs at least %d output units, but the last layer has %d: "
+            "give the last dense layer at least %d units (one per class), e.g. dense(%d, \"softmax\")",
+            max_label, max_label + 1, units, max_label + 1, max_label + 1);
+    return 0;
+}
+
+int model_check_labels(const model *m, const int32_t *labels, int n, char *err)
+{
+    int max = -1;
+    for (int i = 0; i < n; i++) {
+        if (labels[i] < 0)
+            return ember_fail(err, "label %d (sample %d of the batch) is negative: labels are class numbers 0, 1, 2, ...",
+                              (int)labels[i], i + 1);
+        if (labels[i] > max)
+            max = labels[i];
+    }
+    return model_check_max_label(m, max, err);
+}
+
+void one_hot(const int32_t *labels, int rows, int cols, float *targets)
+{
+    memset(targets, 0, (size_t)rows * cols * sizeof *targets);
+    for (int i = 0; i < rows; i++)
+        targets[(size_t)i * cols + labels[i]] = 1.0f;
+}
+
+const float *model_forward(model *m, const float *x, int rows, bool training)
+{
+    fp_flush_denormals();
+    const float *in = x;
+    for (int i = 0; i < m->n_layers; i++) {
+        layer *l = &m->layers[i];
+        size_t n = (size_t)rows * l->out;
+        switch (l->kind) {
+        case LAYER_FLATTEN:
+            l->y = (float *)in;
+            break;
+        case LAYER_DENSE:
+            if (l->z) {
+                /* The last layer keeps its pre-activation for the loss. */
+                gemm(false, false, rows, l->out, l->in, 1.0f, in, l->in, l->w, l->out, 0.0f, l->z, l->out);
+                activation_forward(ACT_LINEAR, l->z, l->b, rows, l->out);
+                memcpy(l->y, l->z, n * sizeof *l->y);
+                activation_forward(l->act, l->y, NULL, rows, l->out);
+            } else {
+                gemm(false, false, rows, l->out, l->in, 1.0f, in, l->in, l->w, l->out, 0.0f, l->y, l->out);
+                activation_forward(l->act, l->y, l->b, rows, l->out);
+            }
+            break;
+        case LAYER_DROPOUT:
+            if (training && l->rate > 0.0f) {
+                /* Keras: keep where uniform >= rate, scale by 1/(1-rate). */
+                float scale = 1.0f / (1.0f - l->rate);
+                for (size_t k = 0; k < n; k++) {
+                    l->mask[k] = rng_uniform(&m->rng) >= l->rate ? scale : 0.0f;
+                    l->y[k] = in[k] * l->mask[k];
+                }
+            } else {
+                memcpy(l->y, in, n * sizeof *l->y);
+            }
+            break;
+        }
+        in = l->y;
+    }
+    return in;
+}
+
+double model_backward(model *m, const float *x, int rows,
+                      const int32_t *labels, const float *targets)
+{
+    layer *last = &m->layers[m->n_layers - 1];
+    double loss = loss_compute(m->loss, last->act, last->z, last->y, rows, last->out,
+                               labels, targets, last->g);
+    for (int i = m->n_layers - 1; i >= 0; i--) {
+        layer *l = &m->layers[i];
+        const float *in = i > 0 ? m->layers[i - 1].y : x;
+        float *dest = i > 0 ? m->layers[i - 1].g : NULL;   /* dL/d(input) */
+        if (l->kind == LAYER_DENSE) {
+            if (l != last)
+                activation_backward(l->act, l->y, l->g, rows, l->out);
+            /* dW = X^T dZ, db = column sums of dZ, dX = dZ W^T. */
+            gemm(true, false, l->in, l->out, rows, 1.0f, in, l->in, l->g, l->out, 0.0f, l->dw, l->out);
+            for (int j = 0; j < l->out; j++)
+                l->db[j] = 0.0f;
+            for (int r = 0; r < rows; r++) {
+                const float *gr = l->g + (size_t)r * l->out;
+                for (int j = 0; j < l->out; j++)
+                    l->db[j] += gr[j];
+            }
+            if (dest)
+                gemm(false, true, rows, l->in, l->out, 1.0f, l->g, l->out, l->w, l->out, 0.0f, dest, l->in);
+        } else if (l->kind == LAYER_DROPOUT && dest) {
+            size_t n = (size_t)rows * l->out;
+            if (l->rate > 0.0f)
+                for (size_t k = 0; k < n; k++)
+                    dest[k] = l->g[k] * l->mask[k];
+            else
+                memcpy(dest, l->g, n * sizeof *dest);
+        }
+    }
+    return loss;
+}
+
+int model_train_batch(model *m, const float *x, const int32_t *labels,
+                      const float *targets, int rows, batch_stats *out, char *err)
+{
+    if (!m->built)
+        return ember_fail(err, "the model is not built yet");
+    if (!m->compiled)
+        return ember_fail(err, "the model is not compiled: choose a loss and an optimizer first");
+    if (rows < 1)
+        return ember_fail(err, "a batch needs at least one sample (got %d)", rows);
+    int outs = model_output_units(m);
+    bool sparse = loss_takes_labels(m->loss.kind);
+    if ((sparse || !targets) && !labels)
+        return ember_fail(err, "%s needs integer labels", loss_name(m->loss.kind));
+    if ((sparse || !targets) && model_check_labels(m, labels, rows, err) < 0)
+        return -1;
+    if (model_reserve(m, rows, err) < 0)
+        return -1;
+    if (!sparse && !targets) {
+        one_hot(labels, rows, outs, m->targets);
+        targets = m->targets;
+    }
+    const float *y = model_forward(m, x, rows, true);
+    double loss = model_backward(m, x, rows, sparse ? labels : NULL, sparse ? NULL : targets);
+    double correct = accuracy_sum(m->loss, y, rows, outs, labels, sparse ? NULL : targets);
+    optimizer_update(&m->opt, m->params, m->grads);
+    if (out)
+        *out = (batch_stats){.loss = loss, .correct = correct, .rows = rows};
+    return 0;
+}
+
+int model_predict(model *m, const float *x, size_t rows, float *out, char *err)
+{
+    if (!m->built)
+        return ember_fail(err, "the model is not built yet");
+    if (m->capacity == 0 && model_reserve(m, 32, err) < 0)
+        return -1;
+    int outs = model_output_units(m);
+    for (size_t done = 0; done < rows;) {
+        int n = rows - done < (size_t)m->capacity ? (int)(rows - done) : m->capacity;
+        const float *y = model_forward(m, x + done * m->input_size, n, false);
+        memcpy(out + done * outs, y, (size_t)n * outs * sizeof *out);
+        done += (size_t)n;
+    }
+    return 0;
+}
