@@ -375,12 +375,18 @@ static void test_no_shuffle(void)
 static int32_t five_labels[N_SAMPLES];
 static array_source five_ctx;
 
-static void test_bad_labels(void)
+/* The blobs relabelled 0..4 (i % 5), saying so in max_label. */
+static sample_source five_source(void)
 {
     for (int i = 0; i < N_SAMPLES; i++)
-        five_labels[i] = i % 5;   /* 0..4 */
+        five_labels[i] = i % 5;
     five_ctx = (array_source){data.x, five_labels};
-    sample_source src = {N_SAMPLES, 1, {DIM, 0, 0}, 4, gather, &five_ctx};
+    return (sample_source){N_SAMPLES, 1, {DIM, 0, 0}, 4, gather, &five_ctx};
+}
+
+static void test_bad_labels(void)
+{
+    sample_source src = five_source();
 
     model m, fresh;
     if (!make_model(&m, 3, 2, ACT_SIGMOID) || !make_model(&fresh, 3, 2, ACT_SIGMOID)) {
@@ -436,6 +442,28 @@ static void test_bad_labels(void)
     CHECK(model_check_max_label(&fresh, 2, err) == -1);
     model_free(&m);
     model_free(&fresh);
+}
+
+/* model_evaluate must not trust max_label either: a source that does not
+ * say its largest label (-1) while holding labels 0..4, on a 2-unit model,
+ * gets the refusal train_steps gives, not a loss read past the end of the
+ * output rows (with a categorical loss, one_hot would even write past the
+ * targets buffer). Run last: under AddressSanitizer a failure here aborts
+ * the program. */
+static void test_evaluate_bad_labels(void)
+{
+    sample_source src = five_source();
+    src.max_label = -1;
+    model m;
+    if (!make_model(&m, 3, 2, ACT_SIGMOID)) {
+        CHECK(!"model builds");
+        return;
+    }
+    char err[EMBER_ERR_SIZE] = "";
+    train_logs ev = {0};
+    CHECK(model_evaluate(&m, &src, 32, &ev, err) == -1);
+    CHECK_STR_CONTAINS(err, "units");
+    model_free(&m);
 }
 
 /* ---- learning and evaluation ----------------------------------------- */
@@ -517,6 +545,58 @@ static void test_evaluate(void)
     free(p0);
     model_free(&s);
     model_free(&x);
+}
+
+/* Keras's usual binary classifier: dense(1, sigmoid), binary_crossentropy,
+ * integer labels 0/1, which Keras uses as the targets themselves (y_true
+ * of shape (n, 1)). One output unit is enough for labels 0 and 1 here. */
+static int32_t binary_labels[N_SAMPLES];
+static array_source binary_ctx;
+
+static void test_binary_single_unit(void)
+{
+    for (int i = 0; i < N_SAMPLES; i++)
+        binary_labels[i] = data.y[i] == 0;
+    binary_ctx = (array_source){data.x, binary_labels};
+    sample_source src = {N_SAMPLES, 1, {DIM, 0, 0}, 1, gather, &binary_ctx};
+
+    char err[EMBER_ERR_SIZE] = "";
+    model m;
+    model_init(&m, 4);
+    int rc = model_add_dense(&m, 8, ACT_RELU, err) || model_add_dense(&m, 1, ACT_SIGMOID, err) ||
+             model_build(&m, 1, (int[]){DIM}, err) ||
+             model_compile(&m, (loss){LOSS_BINARY_CROSSENTROPY, false},
+                           optimizer_defaults(OPT_ADAM), err);
+    CHECK(rc == 0);
+    if (rc) {
+        model_free(&m);
+        return;
+    }
+    train_logs out, ev;
+    bool st;
+    err[0] = '\0';
+    rc = train_epoch(&m, &src, &(train_options){0}, &out, &st, err);
+    if (rc)
+        fprintf(stderr, "  binary, one unit: %s\n", err);
+    CHECK(rc == 0);
+    rc = model_evaluate(&m, &src, 32, &ev, err);
+    CHECK(rc == 0);
+    if (rc == 0) {
+        /* Against the hand formula with t = label, from predict's y
+         * (Keras computes it from the logit; same value to ~1e-7 here). */
+        float y[N_SAMPLES];
+        CHECK(model_predict(&m, data.x, N_SAMPLES, y, err) == 0);
+        double want = 0, acc = 0;
+        for (int i = 0; i < N_SAMPLES; i++) {
+            double t = binary_labels[i];
+            want -= t * log(y[i]) + (1 - t) * log(1 - y[i]);
+            acc += (y[i] > 0.5f) == (binary_labels[i] == 1);
+        }
+        want /= N_SAMPLES;
+        CHECK(fabs(ev.loss - want) <= 1e-4 * want);
+        CHECK(fabs(ev.accuracy - acc / N_SAMPLES) < 1e-12);
+    }
+    model_free(&m);
 }
 
 /* ---- malformed models ------------------------------------------------ */
@@ -601,6 +681,8 @@ int main(void)
     test_bad_labels();
     test_learns();
     test_evaluate();
+    test_binary_single_unit();
     test_build_errors();
+    test_evaluate_bad_labels();   /* last: see there */
     return test_report();
 }

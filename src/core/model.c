@@ -259,15 +259,29 @@ int model_reserve(model *m, int rows, char *err)
     return 0;
 }
 
+/* How many distinct labels the outputs can stand for. */
+static int label_limit(const model *m)
+{
+    int units = model_output_units(m);
+    if (units == 1 && m->compiled && !loss_takes_labels(m->loss.kind))
+        return 2;   /* one unit, target = the label: binary */
+    return units;
+}
+
 int model_check_max_label(const model *m, int max_label, char *err)
 {
     int units = model_output_units(m);
-    if (max_label >= units)
+    if (max_label < label_limit(m))
+        return 0;
+    if (units == 1 && label_limit(m) == 2)
         return ember_fail(err,
-            "labels go up to %d, which needs at least %d output units, but the last layer has %d: "
-            "give the last dense layer at least %d units (one per class), e.g. dense(%d, \"softmax\")",
-            max_label, max_label + 1, units, max_label + 1, max_label + 1);
-    return 0;
+            "labels go up to %d, but one output unit with %s takes labels 0 and 1: "
+            "give the last dense layer %d units (one per class) and use sparse_categorical_crossentropy",
+            max_label, loss_name(m->loss.kind), max_label + 1);
+    return ember_fail(err,
+        "labels go up to %d, which needs at least %d output units, but the last layer has %d: "
+        "give the last dense layer at least %d units (one per class), e.g. dense(%d, \"softmax\")",
+        max_label, max_label + 1, units, max_label + 1, max_label + 1);
 }
 
 int model_check_labels(const model *m, const int32_t *labels, int n, char *err)
@@ -288,6 +302,16 @@ void one_hot(const int32_t *labels, int rows, int cols, float *targets)
     memset(targets, 0, (size_t)rows * cols * sizeof *targets);
     for (int i = 0; i < rows; i++)
         targets[(size_t)i * cols + labels[i]] = 1.0f;
+}
+
+void model_label_targets(const model *m, const int32_t *labels, int rows, float *targets)
+{
+    int units = model_output_units(m);
+    if (units == 1)
+        for (int i = 0; i < rows; i++)
+            targets[i] = (float)labels[i];
+    else
+        one_hot(labels, rows, units, targets);
 }
 
 const float *model_forward(model *m, const float *x, int rows, bool training)
@@ -385,7 +409,7 @@ int model_train_batch(model *m, const float *x, const int32_t *labels,
     if (model_reserve(m, rows, err) < 0)
         return -1;
     if (!sparse && !targets) {
-        one_hot(labels, rows, outs, m->targets);
+        model_label_targets(m, labels, rows, m->targets);
         targets = m->targets;
     }
     const float *y = model_forward(m, x, rows, true);

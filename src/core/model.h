@@ -123,7 +123,8 @@ int model_compile(model *m, loss l, optimizer_spec opt, char *err);
 int model_reserve(model *m, int rows, char *err);
 
 int model_output_units(const model *m);
-/* Refuses labels outside [0, output units), with the fix in the message. */
+/* Refuses labels outside [0, output units) (0 and 1 for one output unit
+ * under a non-sparse loss), with the fix in the message. */
 int model_check_labels(const model *m, const int32_t *labels, int n, char *err);
 /* Refuses a label range the model cannot learn, before any training. */
 int model_check_max_label(const model *m, int max_label, char *err);
@@ -147,5 +148,9 @@ int model_predict(model *m, const float *x, size_t rows, float *out, char *err);
 
 /* Builds one-hot targets (rows x cols) from labels. */
 void one_hot(const int32_t *labels, int rows, int cols, float *targets);
+/* The targets a non-sparse loss compares the outputs with, from labels:
+ * one-hot, or the label itself (0 or 1) when there is one output unit, as
+ * Keras's binary_crossentropy takes it. */
+void model_label_targets(const model *m, const int32_t *labels, int rows, float *targets);
 
 #endif

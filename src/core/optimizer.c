@@ -72,7 +72,6 @@ int optimizer_init(optimizer *o, optimizer_spec spec, size_t n, char *err)
         return ember_fail(err, "%s: out of memory for the state of %zu parameters (%.1f MB)",
                           names[spec.kind], n, 2.0 * n * sizeof(float) / 1e6);
     }
-    optimizer_free(o);
     *o = (optimizer){.spec = spec, .n = n, .m = m, .v = v};
     return 0;
 }

@@ -47,7 +47,8 @@ const char    *optimizer_names(void);
 /* Checks the settings (positive learning rate, betas in [0, 1), ...). */
 int            optimizer_check(const optimizer_spec *s, char *err);
 
-/* Allocates zeroed state for n parameters. */
+/* Allocates zeroed state for n parameters into *o, whose previous content
+ * is ignored (free it first if it held state). */
 int  optimizer_init(optimizer *o, optimizer_spec spec, size_t n, char *err);
 void optimizer_free(optimizer *o);
 /* One step: params -= f(grads, state). */

@@ -158,9 +158,14 @@ int model_evaluate(model *m, const sample_source *src, int batch_size,
         for (int i = 0; i < rows; i++)
             index[i] = (uint32_t)(first + (size_t)i);
         src->gather(src->ctx, index, (size_t)rows, m->x, m->labels);
+        /* The source's max_label was checked; these are the labels read. */
+        if (model_check_labels(m, m->labels, rows, err) < 0) {
+            free(index);
+            return -1;
+        }
         const float *targets = NULL;
         if (!sparse) {
-            one_hot(m->labels, rows, last->out, m->targets);
+            model_label_targets(m, m->labels, rows, m->targets);
             targets = m->targets;
         }
         const float *y = model_forward(m, m->x, rows, false);
