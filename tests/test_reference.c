@@ -201,9 +201,19 @@ static void test_binary(void)
     float t[6] = {0, 0, 1, 1, 1, 0};
     loss probs = {LOSS_BINARY_CROSSENTROPY, false};
     loss logits = {LOSS_BINARY_CROSSENTROPY, true};
-    double got = loss_compute(probs, ACT_LINEAR, p, p, 2, 3, NULL, t, NULL);
+    float g[6];
+    double got = loss_compute(probs, ACT_LINEAR, p, p, 2, 3, NULL, t, g);
     CHECK(near("bce probs", got, 0.2010792292187808, 1e-5, 0));
     CHECK(isfinite(got));
+    /* dL/dp = (-t / (q + 1e-7) + (1 - t) / (1 - q + 1e-7)) / (rows * cols)
+     * where the clip is inactive, 0 where it is active (p = 0.0, p = 1.0):
+     *   g0 = 1 / 0.7000001 / 6 = 0.23809521    g2 = -1 / 0.9500001 / 6
+     *   g4 = -1 / 0.5000001 / 6                g5 = 1 / 0.9000001 / 6 */
+    CHECK(near("bce g0", g[0], 0.2380952081363742, 1e-5, 0));
+    CHECK(g[1] == 0.0f && g[3] == 0.0f);
+    CHECK(near("bce g2", g[2], -0.17543858022547318, 1e-5, 0));
+    CHECK(near("bce g4", g[4], -0.33333326666668, 1e-5, 0));
+    CHECK(near("bce g5", g[5], 0.18518516491566397, 1e-5, 0));
 
     /* Sigmoid output (Keras uses the logits) and from_logits:
      * max(z, 0) - z t + log(1 + exp(-|z|)), mean over row then batch.
@@ -462,12 +472,13 @@ static void test_argmax_accuracy(void)
 
     /* Binary: share of outputs on the right side of 0.5 per row, summed
      * over rows. Keras binary_accuracy: y > 0.5 counts as 1, so 0.5 is 0.
-     * Row 0: y [0.5, 0.7], t [0, 1] -> 2/2; row 1: y [0.5, 0.2], t [1, 1]
-     * -> 0/2; row 2: y [0.9, 0.1], t [1, 1] -> 1/2. Sum 1.5. */
-    float yb[6] = {0.5f, 0.7f, 0.5f, 0.2f, 0.9f, 0.1f};
-    float tb[6] = {0, 1, 1, 1, 1, 1};
+     * Row 0: y [0.5, 0.7], t [0, 1] -> 2/2; row 1: y [0.3, 0.2], t [1, 0]
+     * -> 1/2; row 2: y [0.9, 0.1], t [1, 1] -> 1/2. Sum 2.0 (with y >= 0.5
+     * counting as 1 it would be 1.5). */
+    float yb[6] = {0.5f, 0.7f, 0.3f, 0.2f, 0.9f, 0.1f};
+    float tb[6] = {0, 1, 1, 0, 1, 1};
     loss bce = {LOSS_BINARY_CROSSENTROPY, false};
-    CHECK(near("binary accuracy", accuracy_sum(bce, yb, 3, 2, NULL, tb), 1.5, 0, 1e-12));
+    CHECK(near("binary accuracy", accuracy_sum(bce, yb, 3, 2, NULL, tb), 2.0, 0, 1e-12));
 }
 
 int main(void)

@@ -8,13 +8,19 @@
  *    ends with the very parameters, optimizer state and cursor that plain
  *    train_epoch calls reach (memcmp), and the last partial batch of an
  *    epoch is kept (200 samples, batch 32: 7 batches, the last of 8);
- *  - with no_shuffle, an epoch is exactly model_train_batch over the
- *    source in order, and shuffling does change the result;
+ *  - every epoch visits every sample once, in a fresh order (Keras's
+ *    shuffle=True); with no_shuffle, an epoch is exactly model_train_batch
+ *    over the source in order, and shuffling does change the result;
  *  - labels the output layer cannot represent are refused before any
  *    weight changes, with a message naming the label, the unit count and
- *    the fix; the same for one bad batch given to model_train_batch;
+ *    the fix; the same for one bad batch given to model_train_batch, and
+ *    for a source that does not declare its largest label, in training
+ *    and in model_evaluate;
  *  - training learns the separable blobs (loss falls, accuracy > 0.9);
- *  - model_evaluate agrees with loss_compute on model_predict's outputs;
+ *  - model_evaluate agrees with loss_compute on model_predict's outputs,
+ *    and changes nothing;
+ *  - Keras's binary classifier (one sigmoid unit, binary_crossentropy,
+ *    labels 0/1 used as the targets) trains and evaluates;
  *  - building a malformed model fails cleanly, with a message, and leaves
  *    the model as it was. */
 #include <math.h>
@@ -208,9 +214,9 @@ typedef struct watch {
     int64_t last_samples;
 } watch;
 
-static int observe(void *data, model *m, const train_event *ev)
+static int observe(void *arg, model *m, const train_event *ev)
 {
-    watch *w = data;
+    watch *w = arg;
     w->events++;
     /* 200 samples in batches of 32: 7 per epoch, the last of 8 rows. */
     int64_t want_samples = ev->batch < 7 ? ev->batch * 32 : 200;
@@ -330,6 +336,66 @@ static void test_observer_stop(void)
     CHECK(same_state(&a, &b));
     model_free(&a);
     model_free(&b);
+}
+
+/* Keras's shuffle=True: every epoch visits every sample exactly once, in
+ * a fresh order. A source that logs the indices it is asked for shows it. */
+static uint32_t gather_log[3 * N_SAMPLES];
+static size_t gather_logged;
+
+static void logging_gather(const void *ctx, const uint32_t *index, size_t n, float *x,
+                           int32_t *labels)
+{
+    for (size_t i = 0; i < n && gather_logged < 3 * N_SAMPLES; i++)
+        gather_log[gather_logged++] = index[i];
+    gather(ctx, index, n, x, labels);
+}
+
+static bool is_permutation(const uint32_t *v, size_t n)
+{
+    int seen[N_SAMPLES] = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] >= N_SAMPLES || seen[v[i]])
+            return false;
+        seen[v[i]] = 1;
+    }
+    return true;
+}
+
+static bool is_identity(const uint32_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] != i)
+            return false;
+    return true;
+}
+
+static void test_shuffle(void)
+{
+    sample_source src = blob_source();
+    src.gather = logging_gather;
+    model m;
+    if (!make_model(&m, 13, 3, ACT_SIGMOID)) {
+        CHECK(!"model builds");
+        return;
+    }
+    train_logs out;
+    bool st;
+    gather_logged = 0;
+    for (int e = 0; e < 2; e++)
+        CHECK(epoch(&m, &src, &(train_options){0}, &out, &st) == 0);
+    CHECK(gather_logged == 2 * N_SAMPLES);
+    CHECK(is_permutation(gather_log, N_SAMPLES));
+    CHECK(is_permutation(gather_log + N_SAMPLES, N_SAMPLES));
+    CHECK(!is_identity(gather_log, N_SAMPLES));
+    CHECK(!is_identity(gather_log + N_SAMPLES, N_SAMPLES));
+    CHECK(memcmp(gather_log, gather_log + N_SAMPLES, N_SAMPLES * sizeof(uint32_t)) != 0);
+
+    /* no_shuffle: the source's order. */
+    gather_logged = 0;
+    CHECK(epoch(&m, &src, &(train_options){.no_shuffle = true}, &out, &st) == 0);
+    CHECK(gather_logged == N_SAMPLES && is_identity(gather_log, N_SAMPLES));
+    model_free(&m);
 }
 
 /* no_shuffle: an epoch is model_train_batch over the source in order. */
@@ -671,12 +737,46 @@ static void test_build_errors(void)
     model_free(&f);
 }
 
+/* Training flushes denormals to zero, as TensorFlow does, but only for the
+ * length of the call: the caller's arithmetic (Lua numbers) keeps IEEE
+ * denormals afterwards. A refused call leaves an unbuilt model unbuilt. */
+static void test_fp_mode_restored(void)
+{
+    model m;
+    char err[EMBER_ERR_SIZE] = "";
+    if (!make_model(&m, 5, 3, ACT_SOFTMAX)) {
+        CHECK(!"model builds");
+        return;
+    }
+    batch_stats bs;
+    int32_t labels[4] = {0, 1, 2, 1};
+    CHECK(model_train_batch(&m, data.x, labels, NULL, 4, &bs, err) == 0);
+    float out[3];
+    CHECK(model_predict(&m, data.x, 1, out, err) == 0);
+    volatile float tiny = 1e-40f;   /* a denormal */
+    CHECK(tiny * 1.0f != 0.0f);
+    model_free(&m);
+
+    model fresh;
+    model_init(&fresh, 1);
+    CHECK(model_add_dense(&fresh, 2, ACT_SOFTMAX, err) == 0);
+    CHECK(model_compile(&fresh, (loss){LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, false},
+                        optimizer_defaults(OPT_ADAM), err) == 0);
+    sample_source src = blob_source();
+    bool stopped;
+    CHECK(train_epoch(&fresh, &src, NULL, NULL, &stopped, err) == -1);
+    CHECK(!fresh.built && fresh.n_params == 0);
+    model_free(&fresh);
+}
+
 int main(void)
 {
     make_blobs();
+    test_fp_mode_restored();
     test_determinism();
     test_cursor();
     test_observer_stop();
+    test_shuffle();
     test_no_shuffle();
     test_bad_labels();
     test_learns();

@@ -5,8 +5,9 @@
  * operation on one costs a hundred times a normal one: Adam's update became
  * two thirds of a training step. TensorFlow flushes them to zero on its CPU
  * threads, so Keras's numbers are computed that way too; we do the same on
- * the thread that trains. The mode is per thread and cheap to set, so the
- * model sets it on every forward pass rather than relying on start-up. */
+ * the thread that trains, for the length of each public training,
+ * evaluation or prediction call (the mode is per thread and cheap to set),
+ * and put the caller's mode back afterwards. */
 #ifndef EMBER_FP_H
 #define EMBER_FP_H
 
@@ -15,15 +16,36 @@
 #include <xmmintrin.h>
 #endif
 
-static inline void fp_flush_denormals(void)
+typedef unsigned int fp_mode;
+
+/* Flushes denormals to zero on this thread until fp_leave; returns the
+ * mode to restore, so Lua numbers computed between two training calls
+ * keep IEEE semantics. */
+static inline fp_mode fp_enter(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
-    _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
-    _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
+    fp_mode saved = _mm_getcsr();
+    _mm_setcsr(saved | _MM_FLUSH_ZERO_ON | _MM_DENORMALS_ZERO_ON);
+    return saved;
 #elif defined(__aarch64__)
     unsigned long fpcr;
     __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
     __asm__ volatile("msr fpcr, %0" : : "r"(fpcr | (1ul << 24)));   /* FZ */
+    return (fp_mode)fpcr;
+#else
+    return 0;
+#endif
+}
+
+static inline void fp_leave(fp_mode saved)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_setcsr(saved);
+#elif defined(__aarch64__)
+    unsigned long fpcr = saved;
+    __asm__ volatile("msr fpcr, %0" : : "r"(fpcr));
+#else
+    (void)saved;
 #endif
 }
 

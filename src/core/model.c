@@ -316,7 +316,6 @@ void model_label_targets(const model *m, const int32_t *labels, int rows, float 
 
 const float *model_forward(model *m, const float *x, int rows, bool training)
 {
-    fp_flush_denormals();
     const float *in = x;
     for (int i = 0; i < m->n_layers; i++) {
         layer *l = &m->layers[i];
@@ -412,10 +411,12 @@ int model_train_batch(model *m, const float *x, const int32_t *labels,
         model_label_targets(m, labels, rows, m->targets);
         targets = m->targets;
     }
+    fp_mode mode = fp_enter();
     const float *y = model_forward(m, x, rows, true);
     double loss = model_backward(m, x, rows, sparse ? labels : NULL, sparse ? NULL : targets);
     double correct = accuracy_sum(m->loss, y, rows, outs, labels, sparse ? NULL : targets);
     optimizer_update(&m->opt, m->params, m->grads);
+    fp_leave(mode);
     if (out)
         *out = (batch_stats){.loss = loss, .correct = correct, .rows = rows};
     return 0;
@@ -428,11 +429,13 @@ int model_predict(model *m, const float *x, size_t rows, float *out, char *err)
     if (m->capacity == 0 && model_reserve(m, 32, err) < 0)
         return -1;
     int outs = model_output_units(m);
+    fp_mode mode = fp_enter();
     for (size_t done = 0; done < rows;) {
         int n = rows - done < (size_t)m->capacity ? (int)(rows - done) : m->capacity;
         const float *y = model_forward(m, x + done * m->input_size, n, false);
         memcpy(out + done * outs, y, (size_t)n * outs * sizeof *out);
         done += (size_t)n;
     }
+    fp_leave(mode);
     return 0;
 }

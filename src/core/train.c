@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "core/error.h"
+#include "core/fp.h"
 
 /* Builds the model for the source's samples if needed, then checks that
  * the two agree: same features per sample, labels the outputs can name. */
@@ -18,6 +19,11 @@ static int check_source(model *m, const sample_source *src, char *err)
         return ember_fail(err, "the data holds no samples");
     if (src->count > UINT32_MAX)
         return ember_fail(err, "the data holds %zu samples: at most %u are supported", src->count, UINT32_MAX);
+    if (!m->compiled)
+        return ember_fail(err, "the model is not compiled: choose a loss and an optimizer first");
+    /* Labels first: a refusal must leave even an unbuilt model unbuilt. */
+    if (model_check_max_label(m, src->max_label, err) < 0)
+        return -1;
     if (!m->built && model_build(m, src->rank, src->shape, err) < 0)
         return -1;
     if ((size_t)m->input_size != source_features(src)) {
@@ -27,9 +33,7 @@ static int check_source(model *m, const sample_source *src, char *err)
         return ember_fail(err, "the model takes samples of shape %s (%d values) but the data has samples of shape %s (%zu values)",
                           want, m->input_size, got, source_features(src));
     }
-    if (!m->compiled)
-        return ember_fail(err, "the model is not compiled: choose a loss and an optimizer first");
-    return model_check_max_label(m, src->max_label, err);
+    return 0;
 }
 
 /* Starts an epoch: the order of its samples, and empty running sums. */
@@ -84,17 +88,22 @@ int train_steps(model *m, const sample_source *src, const train_options *o,
     int64_t per_epoch = (int64_t)((src->count + batch_size - 1) / batch_size);
     double loss_sum = 0.0, correct_sum = 0.0;
     int64_t samples = 0, batches = 0;
+    int status = 0;
 
     while (max_batches < 0 || batches < max_batches) {
-        if (c->batch == 0 && start_epoch(m, src, batch_size, !(o && o->no_shuffle), err) < 0)
-            return -1;
+        if (c->batch == 0 && start_epoch(m, src, batch_size, !(o && o->no_shuffle), err) < 0) {
+            status = -1;
+            break;
+        }
         size_t first = (size_t)c->batch * batch_size;
         int rows = (int)(c->count - first < (size_t)batch_size ? c->count - first : (size_t)batch_size);
         src->gather(src->ctx, c->order + first, (size_t)rows, m->x, m->labels);
 
         batch_stats st;
-        if (model_train_batch(m, m->x, m->labels, NULL, rows, &st, err) < 0)
-            return -1;
+        if (model_train_batch(m, m->x, m->labels, NULL, rows, &st, err) < 0) {
+            status = -1;
+            break;
+        }
         c->batch++;
         c->seen += rows;
         c->loss_sum += st.loss * rows;
@@ -125,7 +134,7 @@ int train_steps(model *m, const sample_source *src, const train_options *o,
         *out = (train_logs){.loss = samples ? loss_sum / samples : 0.0,
                             .accuracy = samples ? correct_sum / samples : 0.0,
                             .samples = samples, .batches = batches};
-    return 0;
+    return status;
 }
 
 int train_epoch(model *m, const sample_source *src, const train_options *o,
@@ -153,6 +162,7 @@ int model_evaluate(model *m, const sample_source *src, int batch_size,
     bool sparse = loss_takes_labels(m->loss.kind);
     double loss_sum = 0.0, correct_sum = 0.0;
     int64_t batches = 0;
+    fp_mode mode = fp_enter();
     for (size_t first = 0; first < src->count; first += (size_t)batch_size) {
         int rows = (int)(src->count - first < (size_t)batch_size ? src->count - first : (size_t)batch_size);
         for (int i = 0; i < rows; i++)
@@ -160,6 +170,7 @@ int model_evaluate(model *m, const sample_source *src, int batch_size,
         src->gather(src->ctx, index, (size_t)rows, m->x, m->labels);
         /* The source's max_label was checked; these are the labels read. */
         if (model_check_labels(m, m->labels, rows, err) < 0) {
+            fp_leave(mode);
             free(index);
             return -1;
         }
@@ -174,6 +185,7 @@ int model_evaluate(model *m, const sample_source *src, int batch_size,
         correct_sum += accuracy_sum(m->loss, y, rows, last->out, m->labels, targets);
         batches++;
     }
+    fp_leave(mode);
     free(index);
     *out = (train_logs){.loss = loss_sum / src->count, .accuracy = correct_sum / src->count,
                         .samples = (int64_t)src->count, .batches = batches};
