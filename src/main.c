@@ -1,317 +1,283 @@
-/* main.c: ember's command line.
+/* main.c: ember's command line, the Lua 5.4 program.
  *
- * Until the Lua scripting layer lands, ember is a small driver over the C
- * core: it trains a Flatten-Dense-Dense-Dense model (by default the forum
- * post's 512-1024-30 sigmoid model) on a named dataset with Adam and sparse
- * categorical cross-entropy, printing Keras-style progress, the test loss
- * and accuracy, and one test sample's output vector by class.
+ *   ember script.lua [args]   run a script (its arguments in the global arg)
+ *   ember -e 'code'           run code (several -e run in order)
+ *   ember -                   run standard input
+ *   ember --version | --help
  *
- * State for the run lives in one struct (run); Ctrl-C sets a flag that the
- * training observer reads, so training stops between two batches with the
- * model consistent, and the test results are still printed. */
-#include <errno.h>
-#include <limits.h>
+ * Modelled on the stock lua.c: a message handler adds the traceback to
+ * errors, the arg table has the script at 0 and its arguments from 1, and
+ * SIGINT sets a hook that stops a running Lua loop with an error. Training
+ * also sees the interrupt (ember_ctx.interrupted) and stops at the next
+ * batch boundary, so the model stays consistent.
+ *
+ * The process state a signal handler must reach is the one exception to
+ * "no mutable globals": interrupted_state and interrupted_ctx, set only
+ * while code runs. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "core/error.h"
-#include "core/gemm.h"
-#include "core/model.h"
-#include "core/train.h"
-#include "data/dataset.h"
-#include "term/progress.h"
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "bind/bind.h"
+#include "lua_files.h"
 
 #ifndef EMBER_VERSION
 #define EMBER_VERSION "0.0.0"
 #endif
 
-typedef struct run {
-    const char *data;        /* dataset name */
-    int    hidden[2];        /* units of the two hidden relu layers */
-    int    units;            /* output units */
-    int    activation;       /* of the output layer */
-    int    epochs;
-    int    batch_size;
-    long   train_limit;      /* first N training samples; 0: all */
-    long   test_limit;
-    unsigned long long seed;
-    int    threads;
-    long   sample;           /* 1-based test sample to show; 0: none */
-    int    verbose;          /* 1: progress bar on a terminal, 2: a line per epoch */
-
-    /* While training. */
-    double epoch_start;
-    double last_draw;
-    int    epochs_total;
-} run;
-
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+static lua_State *interrupted_state;
+static ember_ctx *interrupted_ctx;
 
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: ember [options]\n"
+        "usage: ember [options] [script [args]]\n"
         "\n"
-        "Trains Flatten -> Dense(512, relu) -> Dense(1024, relu) -> Dense(UNITS, ACTIVATION)\n"
-        "with Adam and sparse categorical cross-entropy, as the forum post's Keras model,\n"
-        "then prints the test loss and accuracy and one test sample's outputs by class.\n"
+        "  script.lua [args]  run a Lua script; its arguments are in the global arg\n"
+        "  -e code            run code (may be repeated; runs before the script)\n"
+        "  -                  run standard input as a script\n"
+        "  --                 stop handling options\n"
+        "  -v, --version      print the version\n"
+        "  -h, --help         this text\n"
         "\n"
-        "  --data NAME         dataset: fashion-mnist (default) or mnist\n"
-        "  --units N           output units (default 30)\n"
-        "  --activation NAME   output activation: relu, sigmoid, softmax, tanh, linear\n"
-        "                      (default sigmoid)\n"
-        "  --hidden A,B        units of the two hidden relu layers (default 512,1024)\n"
-        "  --epochs N          epochs (default 5)\n"
-        "  --batch N           batch size (default 32)\n"
-        "  --train N           train on the first N training samples (default all)\n"
-        "  --test N            evaluate on the first N test samples (default all)\n"
-        "  --sample N          show test sample N's outputs; 1-based, so 61 is Keras's\n"
-        "                      x_test[60] (default 61; 0 for none)\n"
-        "  --seed N            seed for weights and shuffling (default 42)\n"
-        "  --threads N         threads for matrix products (default: one per core)\n"
-        "  --verbose N         1: progress bar (default), 2: one line per epoch, 0: quiet\n"
-        "  --version           print the version\n"
-        "  --help              this text\n"
-        "\n"
-        "Datasets are looked for in $EMBER_DATA/NAME, /usr/share/datasets/NAME and ./data/NAME.\n"
-        "Ctrl-C stops training at the next batch boundary; the test results are still shown.\n");
+        "Globals: nn (models, layers, optimizers), data (datasets), tensor, seed(n),\n"
+        "ember (version, blas, threads), help([topic]) for the API. Samples are 1-based:\n"
+        "test[61] is Keras's x_test[60]; class labels are the dataset's own (Fashion-MNIST\n"
+        "0..9). Examples: ember examples/forum_model.lua. See README.md.\n");
 }
 
-/* Parses a whole decimal integer in [lo, hi] or says which option was wrong. */
-static int parse_long(const char *opt, const char *text, long lo, long hi, long *out)
+/* The hook SIGINT installs: raise an error at the next Lua instruction. */
+static void stop_hook(lua_State *L, lua_Debug *ar)
 {
-    char *end;
-    errno = 0;
-    long v = text ? strtol(text, &end, 10) : 0;
-    if (!text || errno || end == text || *end || v < lo || v > hi) {
-        fprintf(stderr, "ember: %s needs an integer from %ld to %ld (got %s)\n", opt, lo, hi, text ? text : "nothing");
-        return -1;
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    luaL_error(L, "interrupted!");
+}
+
+static void on_sigint(int sig)
+{
+    int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+    signal(sig, SIG_DFL);   /* a second Ctrl-C while stuck in C kills */
+    if (interrupted_state) {
+        interrupted_ctx->interrupted = 1;
+        lua_sethook(interrupted_state, stop_hook, mask, 1);
     }
-    *out = v;
-    return 0;
 }
 
-static int parse_args(run *r, int argc, char **argv)
+static int message_handler(lua_State *L)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long n;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+    const char *msg = lua_tostring(L, 1);
+    if (msg == NULL) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            return 1;
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+/* Calls the function below narg arguments, with tracebacks and Ctrl-C. */
+static int docall(lua_State *L, int narg, int nres)
+{
+    int base = lua_gettop(L) - narg;
+    lua_pushcfunction(L, message_handler);
+    lua_insert(L, base);
+    interrupted_ctx = bind_ctx(L);
+    interrupted_ctx->interrupted = 0;
+    interrupted_state = L;
+    signal(SIGINT, on_sigint);
+    int status = lua_pcall(L, narg, nres, base);
+    signal(SIGINT, SIG_DFL);
+    interrupted_state = NULL;
+    lua_remove(L, base);
+    return status;
+}
+
+static int report(lua_State *L, int status)
+{
+    if (status != LUA_OK) {
+        fprintf(stderr, "ember: %s\n", lua_tostring(L, -1));
+        fflush(stderr);
+        lua_pop(L, 1);
+    }
+    return status;
+}
+
+/* ember.embedded(name): the text of a file compiled into the binary. */
+static int embedded(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    for (int i = 0; i < ember_lua_count; i++)
+        if (strcmp(ember_lua_files[i].name, name) == 0) {
+            lua_pushlstring(L, ember_lua_files[i].source, ember_lua_files[i].size);
+            return 1;
+        }
+    lua_pushnil(L);
+    return 1;
+}
+
+static bool is_lua(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 4 && strcmp(name + n - 4, ".lua") == 0;
+}
+
+/* Globals and package.loaded entries for ember's modules, then lua/. */
+static int open_ember(lua_State *L)
+{
+    luaL_openlibs(L);
+    static const luaL_Reg modules[] = {
+        {"ember", luaopen_ember},
+        {"tensor", luaopen_ember_tensor},
+        {"data", luaopen_ember_data},
+        {"nn", luaopen_ember_nn},
+        {NULL, NULL},
+    };
+    for (const luaL_Reg *m = modules; m->name; m++) {
+        luaL_requiref(L, m->name, m->func, 1);
+        lua_pop(L, 1);
+    }
+    lua_getglobal(L, "ember");
+    lua_pushcfunction(L, embedded);
+    lua_setfield(L, -2, "embedded");
+    lua_getfield(L, -1, "seed");
+    lua_setglobal(L, "seed");
+    lua_pop(L, 1);
+    for (int i = 0; i < ember_lua_count; i++) {
+        const ember_lua_file *f = &ember_lua_files[i];
+        if (!is_lua(f->name))
+            continue;
+        char chunkname[64];
+        snprintf(chunkname, sizeof chunkname, "@%s", f->name);
+        if (luaL_loadbuffer(L, f->source, f->size, chunkname) != LUA_OK ||
+            docall(L, 0, 0) != LUA_OK)
+            return report(L, LUA_ERRRUN);
+    }
+    return LUA_OK;
+}
+
+/* arg: the script at 0, its arguments from 1, what came before negative. */
+static void create_arg_table(lua_State *L, char **argv, int argc, int script)
+{
+    lua_createtable(L, argc - script, script + 1);
+    for (int i = 0; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i - script);
+    }
+    lua_setglobal(L, "arg");
+}
+
+static int run_script(lua_State *L, const char *path, char **argv, int argc, int script)
+{
+    const char *fname = strcmp(path, "-") == 0 ? NULL : path;
+    int status = luaL_loadfile(L, fname);
+    if (status != LUA_OK)
+        return report(L, status);
+    int n = argc - script - 1;
+    luaL_checkstack(L, n + 3, "too many arguments to script");
+    for (int i = script + 1; i < argc; i++)
+        lua_pushstring(L, argv[i]);
+    return report(L, docall(L, n, 0));
+}
+
+static int run_string(lua_State *L, const char *code)
+{
+    int status = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
+    if (status == LUA_OK)
+        status = docall(L, 0, 0);
+    return report(L, status);
+}
+
+/* The Lua work, under lua_pcall so that even a memory error is reported. */
+static int protected_main(lua_State *L)
+{
+    int argc = (int)lua_tointeger(L, 1);
+    char **argv = lua_touserdata(L, 2);
+    int script = 0;   /* index of the script in argv, 0 if none */
+    bool ran = false;
+
+    for (int i = 1; i < argc && !script; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            if (i + 1 < argc)
+                script = i + 1;
+            break;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
-            exit(0);
-        } else if (strcmp(a, "--version") == 0) {
-            printf("ember %s\n", EMBER_VERSION);
-            exit(0);
-        } else if (strcmp(a, "--data") == 0 && v) {
-            r->data = v;
-        } else if (strcmp(a, "--activation") == 0 && v) {
-            r->activation = activation_from_name(v);
-            if (r->activation < 0) {
-                fprintf(stderr, "ember: activation \"%s\" unknown (%s)\n", v, activation_names());
-                return -1;
+            lua_pushboolean(L, 1);
+            return 1;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
+            printf("ember %s (%s)\n", EMBER_VERSION, LUA_RELEASE);
+            lua_pushboolean(L, 1);
+            return 1;
+        } else if (strcmp(a, "-e") == 0) {
+            if (++i >= argc) {
+                fprintf(stderr, "ember: -e needs code to run (see ember --help)\n");
+                lua_pushboolean(L, 0);
+                return 1;
             }
-        } else if (strcmp(a, "--hidden") == 0 && v) {
-            char *end;
-            long h1 = strtol(v, &end, 10), h2 = *end == ',' ? strtol(end + 1, &end, 10) : -1;
-            if (*end || h1 < 1 || h2 < 1 || h1 > 100000 || h2 > 100000) {
-                fprintf(stderr, "ember: --hidden needs two positive unit counts such as 512,1024 (got %s)\n", v);
-                return -1;
-            }
-            r->hidden[0] = (int)h1;
-            r->hidden[1] = (int)h2;
-        } else if (strcmp(a, "--units") == 0) {
-            if (parse_long(a, v, 1, 100000, &n) < 0) return -1;
-            r->units = (int)n;
-        } else if (strcmp(a, "--epochs") == 0) {
-            if (parse_long(a, v, 0, 100000, &n) < 0) return -1;
-            r->epochs = (int)n;
-        } else if (strcmp(a, "--batch") == 0) {
-            if (parse_long(a, v, 1, 1 << 20, &n) < 0) return -1;
-            r->batch_size = (int)n;
-        } else if (strcmp(a, "--train") == 0) {
-            if (parse_long(a, v, 0, LONG_MAX, &r->train_limit) < 0) return -1;
-        } else if (strcmp(a, "--test") == 0) {
-            if (parse_long(a, v, 0, LONG_MAX, &r->test_limit) < 0) return -1;
-        } else if (strcmp(a, "--sample") == 0) {
-            if (parse_long(a, v, 0, LONG_MAX, &r->sample) < 0) return -1;
-        } else if (strcmp(a, "--seed") == 0) {
-            if (parse_long(a, v, 0, LONG_MAX, &n) < 0) return -1;
-            r->seed = (unsigned long long)n;
-        } else if (strcmp(a, "--threads") == 0) {
-            if (parse_long(a, v, 1, 256, &n) < 0) return -1;
-            r->threads = (int)n;
-        } else if (strcmp(a, "--verbose") == 0) {
-            if (parse_long(a, v, 0, 2, &n) < 0) return -1;
-            r->verbose = (int)n;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "ember: unknown option %s (see ember --help)\n", a);
+            lua_pushboolean(L, 0);
+            return 1;
         } else {
-            fprintf(stderr, "ember: %s: %s (see ember --help)\n", a,
-                    a[0] == '-' && a[1] == '-' && !v ? "needs a value or is unknown" : "unknown option");
-            return -1;
-        }
-        if (strcmp(a, "--help") && strcmp(a, "--version"))
-            i++;   /* every other option takes a value */
-    }
-    return 0;
-}
-
-/* The progress line on a terminal; a line per epoch otherwise. */
-static int observe(void *data, model *m, const train_event *ev)
-{
-    (void)m;
-    run *r = data;
-    double t = now();
-    if (ev->batch == 1)
-        r->epoch_start = t;
-    bool tty = r->verbose == 1 && isatty(STDOUT_FILENO);
-    if (r->verbose > 0 && (ev->epoch_end || (tty && t - r->last_draw > 0.1))) {
-        progress_metric metrics[] = {{"loss", ev->epoch_logs.loss}, {"accuracy", ev->epoch_logs.accuracy}};
-        char line[256];
-        term_progress(line, sizeof line, ev->batch, ev->batches_per_epoch, t - r->epoch_start,
-                      ev->epoch_end, tty ? 30 : 0, metrics, 2);
-        printf(tty ? "\r%s\033[K%s" : "%s%s", line, ev->epoch_end ? "\n" : "");
-        fflush(stdout);
-        r->last_draw = t;
-    }
-    if (ev->epoch_end && ev->epoch + 1 < r->epochs_total && r->verbose > 0)
-        printf("Epoch %lld/%d\n", (long long)ev->epoch + 2, r->epochs_total);
-    return interrupted != 0;
-}
-
-static int slice(const dataset *ds, long limit, dataset *out, char *err)
-{
-    size_t n = limit > 0 && (size_t)limit < ds->count ? (size_t)limit : ds->count;
-    return dataset_slice(ds, 0, n, out, err);
-}
-
-static void show_sample(model *m, const dataset *test, long sample)
-{
-    if (sample < 1 || (size_t)sample > test->count) {
-        fprintf(stderr, "ember: --sample %ld is outside the test set (1..%zu)\n", sample, test->count);
-        return;
-    }
-    int units = model_output_units(m);
-    float *x = malloc(test->features * sizeof *x), *p = malloc((size_t)units * sizeof *p);
-    char err[EMBER_ERR_SIZE];
-    sample_source src = dataset_source(test);
-    uint32_t index = (uint32_t)(sample - 1);
-    int32_t label;
-    if (x && p) {
-        src.gather(src.ctx, &index, 1, x, &label);
-        if (model_predict(m, x, 1, p, err) == 0) {
-            int best = argmax(p, units);
-            double sum = 0.0;
-            for (int j = 0; j < units; j++)
-                sum += p[j];
-            printf("\ntest sample %ld (Keras's x_test[%ld]): outputs by unit; share = output / sum of outputs\n",
-                   sample, sample - 1);
-            for (int j = 0; j < units; j++) {
-                const char *name = dataset_class_name(test, j);
-                printf("  %3d %-12s %.6f  %5.1f%%%s\n", j, name ? name : "(no such class)",
-                       (double)p[j], sum > 0 ? 100.0 * p[j] / sum : 0.0,
-                       j == best ? "  <- predicted" : "");
-            }
-            const char *pn = dataset_class_name(test, best), *an = dataset_class_name(test, label);
-            printf("predicted class: %d %s, actual class: %d %s\n", best, pn ? pn : "(no such class)",
-                   (int)label, an ? an : "");
-        } else {
-            fprintf(stderr, "ember: %s\n", err);
+            script = i;
         }
     }
-    free(x);
-    free(p);
+
+    if (open_ember(L) != LUA_OK) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    create_arg_table(L, argv, argc, script ? script : argc - 1);
+
+    int end = script ? script : argc;
+    for (int i = 1; i < end; i++)
+        if (strcmp(argv[i], "-e") == 0) {
+            ran = true;
+            if (run_string(L, argv[++i]) != LUA_OK) {
+                lua_pushboolean(L, 0);
+                return 1;
+            }
+        }
+    if (script) {
+        lua_pushboolean(L, run_script(L, argv[script], argv, argc, script) == LUA_OK);
+        return 1;
+    }
+    if (!ran) {
+        if (isatty(STDIN_FILENO)) {
+            fprintf(stderr, "ember: the interactive shell is not built yet: run a script "
+                            "(ember file.lua), code (ember -e 'print(1+1)') or standard input (ember -)\n");
+            lua_pushboolean(L, 0);
+            return 1;
+        }
+        lua_pushboolean(L, run_script(L, "-", argv, argc, argc - 1) == LUA_OK);
+        return 1;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
 }
 
 int main(int argc, char **argv)
 {
-    run r = {.data = "fashion-mnist", .hidden = {512, 1024}, .units = 30,
-             .activation = ACT_SIGMOID, .epochs = 5, .batch_size = 32,
-             .seed = 42, .sample = 61, .verbose = 1};
-    if (parse_args(&r, argc, argv) < 0)
-        return 2;
-    gemm_set_threads(r.threads);
-
-    char err[EMBER_ERR_SIZE];
-    dataset train_all = {0}, test_all = {0}, train = {0}, test = {0};
-    model m;
-    model_init(&m, r.seed);
-    int status = 1;
-    if (dataset_load(r.data, &train_all, &test_all, err) < 0 ||
-        slice(&train_all, r.train_limit, &train, err) < 0 ||
-        slice(&test_all, r.test_limit, &test, err) < 0)
-        goto fail;
-
-    if (model_add_flatten(&m, err) < 0 ||
-        model_add_dense(&m, r.hidden[0], ACT_RELU, err) < 0 ||
-        model_add_dense(&m, r.hidden[1], ACT_RELU, err) < 0 ||
-        model_add_dense(&m, r.units, (activation)r.activation, err) < 0 ||
-        model_build(&m, train.rank, train.shape, err) < 0 ||
-        model_compile(&m, (loss){LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, false},
-                      optimizer_defaults(OPT_ADAM), err) < 0)
-        goto fail;
-
-    printf("ember %s: %s, %zu training and %zu test samples; BLAS: %s, %d thread%s\n",
-           EMBER_VERSION, r.data, train.count, test.count, gemm_backend(), gemm_threads(),
-           gemm_threads() == 1 ? "" : "s");
-    printf("model: flatten %dx%d -> dense %d relu -> dense %d relu -> dense %d %s; %zu parameters; adam, sparse_categorical_crossentropy\n",
-           train.shape[0], train.shape[1], r.hidden[0], r.hidden[1], r.units,
-           activation_name((activation)r.activation), m.n_params);
-
-    sample_source src = dataset_source(&train);
-    train_options opts = {.batch_size = r.batch_size, .observe = observe, .observer_data = &r};
-    r.epochs_total = r.epochs;
-    signal(SIGINT, on_sigint);
-    if (r.epochs > 0 && r.verbose > 0)
-        printf("Epoch 1/%d\n", r.epochs);
-    double started = now();
-    for (int e = 0; e < r.epochs && !interrupted; e++) {
-        bool stopped;
-        if (train_epoch(&m, &src, &opts, NULL, &stopped, err) < 0)
-            goto fail;
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        fprintf(stderr, "ember: cannot create the Lua state: not enough memory\n");
+        return 1;
     }
-    double trained = now() - started;
-    signal(SIGINT, SIG_DFL);
-    if (interrupted)
-        printf("\ninterrupted: stopped after epoch %lld batch %lld (%lld samples seen); the model is consistent\n",
-               (long long)m.cursor.epoch + (m.cursor.batch > 0), (long long)m.cursor.batch,
-               (long long)m.cursor.seen);
-    if (m.cursor.epoch > 0)
-        printf("training: %.2f s, %.2f s per epoch\n", trained, trained / (double)m.cursor.epoch);
-
-    train_logs logs;
-    sample_source test_src = dataset_source(&test);
-    double t0 = now();
-    if (model_evaluate(&m, &test_src, 256, &logs, err) < 0)
-        goto fail;
-    printf("test loss: %.4f - test accuracy: %.4f (%zu samples, %.2f s)\n",
-           logs.loss, logs.accuracy, test.count, now() - t0);
-    if (r.sample > 0)
-        show_sample(&m, &test_all, r.sample);
-    status = 0;
-    goto done;
-fail:
-    fprintf(stderr, "ember: %s\n", err);
-done:
-    model_free(&m);
-    dataset_free(&train);
-    dataset_free(&test);
-    dataset_free(&train_all);
-    dataset_free(&test_all);
-    return status;
+    lua_pushcfunction(L, protected_main);
+    lua_pushinteger(L, argc);
+    lua_pushlightuserdata(L, argv);
+    int status = lua_pcall(L, 2, 1, 0);
+    int ok = status == LUA_OK && lua_toboolean(L, -1);
+    if (status != LUA_OK)
+        report(L, status);
+    lua_close(L);
+    return ok ? 0 : 1;
 }

@@ -317,6 +317,7 @@ void model_label_targets(const model *m, const int32_t *labels, int rows, float 
 const float *model_forward(model *m, const float *x, int rows, bool training)
 {
     const float *in = x;
+    m->last_rows = rows;
     for (int i = 0; i < m->n_layers; i++) {
         layer *l = &m->layers[i];
         size_t n = (size_t)rows * l->out;
@@ -405,8 +406,12 @@ int model_train_batch(model *m, const float *x, const int32_t *labels,
         return ember_fail(err, "%s needs integer labels", loss_name(m->loss.kind));
     if ((sparse || !targets) && model_check_labels(m, labels, rows, err) < 0)
         return -1;
-    if (model_reserve(m, rows, err) < 0)
+    if (x != m->x && model_reserve(m, rows, err) < 0)
         return -1;
+    if (x != m->x) {
+        memcpy(m->x, x, (size_t)rows * m->input_size * sizeof *x);
+        x = m->x;
+    }
     if (!sparse && !targets) {
         model_label_targets(m, labels, rows, m->targets);
         targets = m->targets;
@@ -432,7 +437,10 @@ int model_predict(model *m, const float *x, size_t rows, float *out, char *err)
     fp_mode mode = fp_enter();
     for (size_t done = 0; done < rows;) {
         int n = rows - done < (size_t)m->capacity ? (int)(rows - done) : m->capacity;
-        const float *y = model_forward(m, x + done * m->input_size, n, false);
+        const float *chunk = x + done * m->input_size;
+        if (chunk != m->x)
+            memcpy(m->x, chunk, (size_t)n * m->input_size * sizeof *x);
+        const float *y = model_forward(m, m->x, n, false);
         memcpy(out + done * outs, y, (size_t)n * outs * sizeof *out);
         done += (size_t)n;
     }

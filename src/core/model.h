@@ -90,6 +90,7 @@ typedef struct model {
     optimizer opt;           /* state allocated once built and compiled */
 
     int      capacity;       /* rows the batch buffers hold */
+    int      last_rows;      /* rows of the last forward pass */
     float   *x;              /* a gathered input batch, capacity x input_size */
     int32_t *labels;         /* its labels */
     float   *targets;        /* one-hot targets for non-sparse losses */
@@ -138,12 +139,15 @@ double model_backward(model *m, const float *x, int rows,
                       const int32_t *labels, const float *targets);
 
 /* One training step on a batch: checks labels, forward, backward, update.
- * Nothing changes if it fails. Does not move the cursor. */
+ * Nothing changes if it fails. Does not move the cursor. x is copied into
+ * the model's input buffer unless it is that buffer, so every layer's last
+ * output stays readable after the caller frees x. */
 int model_train_batch(model *m, const float *x, const int32_t *labels,
                       const float *targets, int rows, batch_stats *out,
                       char *err);
 /* Outputs for rows samples, in chunks of at most capacity rows (reserving
- * 32 if nothing is reserved); out is rows x output units. */
+ * 32 if nothing is reserved), copied through the input buffer like
+ * model_train_batch; out is rows x output units. */
 int model_predict(model *m, const float *x, size_t rows, float *out, char *err);
 
 /* Builds one-hot targets (rows x cols) from labels. */

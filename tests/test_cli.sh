@@ -1,0 +1,58 @@
+#!/bin/sh
+# test_cli.sh EMBER: the command line (as the stock lua does it) and the
+# examples, through the real binary. The examples need the real
+# Fashion-MNIST; without it they are skipped and the rest still runs.
+ember=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+examples=$2
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+check() {   # check NAME EXPECTED-STATUS EXPECTED-TEXT -- COMMAND...
+    name=$1 want=$2 text=$3
+    shift 4
+    out=$("$@" 2>&1)
+    got=$?
+    if [ "$got" -ne "$want" ]; then
+        echo "FAIL $name: exit $got, expected $want"; echo "$out"; fail=1
+    elif ! printf '%s\n' "$out" | grep -qF -- "$text"; then
+        echo "FAIL $name: output lacks \"$text\""; echo "$out"; fail=1
+    else
+        echo "ok $name"
+    fi
+}
+
+check version 0 "ember 0." -- "$ember" --version
+check help 0 "usage: ember [options] [script [args]]" -- "$ember" --help
+check exec 0 "2" -- "$ember" -e "print(1+1)"
+check exec-order 0 "ab" -- "$ember" -e "x = 'a'" -e "io.write(x, 'b')"
+check unknown-option 1 "unknown option --frobnicate" -- "$ember" --frobnicate
+check exec-missing 1 "-e needs code" -- "$ember" -e
+check globals 0 "function table table table" -- "$ember" -e \
+    "print(table.concat({type(seed), type(nn), type(data), type(tensor)}, ' '))"
+
+printf 'print(...)\nprint(arg[0], arg[1], arg[2], #arg)\n' > "$tmp/args.lua"
+check script-args 0 "$tmp/args.lua	one	two	2" -- "$ember" "$tmp/args.lua" one two
+check script-varargs 0 "one	two" -- "$ember" "$tmp/args.lua" one two
+
+printf 'local function f()\n  error("boom")\nend\nf()\n' > "$tmp/fails.lua"
+check script-error 1 "fails.lua:2: boom" -- "$ember" "$tmp/fails.lua"
+check traceback 1 "stack traceback:" -- "$ember" "$tmp/fails.lua"
+check traceback-line 1 "fails.lua:4: in main chunk" -- "$ember" "$tmp/fails.lua"
+check syntax-error 1 "unexpected symbol" -- "$ember" -e "x = = 1"
+check missing-script 1 "cannot open" -- "$ember" "$tmp/no-such-file.lua"
+check stdin 0 "42" -- sh -c "echo 'print(6*7)' | \"$ember\" -"
+check nn-error 1 'nn.dense: activation "sigmod" unknown (relu, sigmoid, softmax, tanh, linear)' -- \
+    "$ember" -e 'nn.dense(10, "sigmod")'
+check runs-anywhere 0 "ok" -- sh -c "cd / && \"$ember\" -e 'print(\"ok\")'"
+
+if [ -d /usr/share/datasets/fashion-mnist ] || [ -d "${EMBER_DATA:-/nonexistent}/fashion-mnist" ]; then
+    check forum-example 0 "predicted_class: " -- "$ember" "$examples/forum_model.lua" 1 3000
+    check output-units 0 "needs at least 10 output units, but the last layer has 5" -- \
+        "$ember" "$examples/output_units.lua" 1 3000
+    check by-hand 0 "500 batches into epoch 2" -- "$ember" "$examples/by_hand.lua"
+else
+    echo "skipped: the examples need Fashion-MNIST (apt-get install dataset-fashion-mnist)"
+    [ $fail -eq 0 ] && exit 77
+fi
+exit $fail
