@@ -57,17 +57,35 @@ static void stop_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     lua_sethook(L, NULL, 0, 0);
+    interrupted_ctx->interrupted = INTERRUPT_RAISED;
     luaL_error(L, "interrupted!");
 }
 
+/* sigaction, not signal(): with the POSIX feature macros glibc's signal()
+ * resets the handler after one delivery, and the second Ctrl-C would kill. */
+static void set_sigint(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+/* The first Ctrl-C asks Lua (the hook) and training (the flag) to stop at
+ * a safe point; whichever acts first moves the flag on. A second one while
+ * it is still pending means something is stuck in C: die as an unhandled
+ * SIGINT would. */
 static void on_sigint(int sig)
 {
     int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
-    signal(sig, SIG_DFL);   /* a second Ctrl-C while stuck in C kills */
-    if (interrupted_state) {
-        interrupted_ctx->interrupted = 1;
-        lua_sethook(interrupted_state, stop_hook, mask, 1);
+    if (!interrupted_state || interrupted_ctx->interrupted == INTERRUPT_PENDING) {
+        set_sigint(SIG_DFL);
+        raise(sig);
+        return;
     }
+    interrupted_ctx->interrupted = INTERRUPT_PENDING;
+    lua_sethook(interrupted_state, stop_hook, mask, 1);
 }
 
 static int message_handler(lua_State *L)
@@ -89,11 +107,11 @@ static int docall(lua_State *L, int narg, int nres)
     lua_pushcfunction(L, message_handler);
     lua_insert(L, base);
     interrupted_ctx = bind_ctx(L);
-    interrupted_ctx->interrupted = 0;
+    interrupted_ctx->interrupted = INTERRUPT_NONE;
     interrupted_state = L;
-    signal(SIGINT, on_sigint);
+    set_sigint(on_sigint);
     int status = lua_pcall(L, narg, nres, base);
-    signal(SIGINT, SIG_DFL);
+    set_sigint(SIG_DFL);
     interrupted_state = NULL;
     lua_remove(L, base);
     return status;

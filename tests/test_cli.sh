@@ -51,6 +51,39 @@ if [ -d /usr/share/datasets/fashion-mnist ] || [ -d "${EMBER_DATA:-/nonexistent}
     check output-units 0 "needs at least 10 output units, but the last layer has 5" -- \
         "$ember" "$examples/output_units.lua" 1 3000
     check by-hand 0 "500 batches into epoch 2" -- "$ember" "$examples/by_hand.lua"
+
+    # Ctrl-C during fit: training stops at a batch boundary with an error
+    # the script can catch, the model carries on, and a second Ctrl-C
+    # later interrupts a plain Lua loop.
+    cat > "$tmp/interrupt.lua" <<LUA
+local train = data.load("fashion-mnist")
+seed(3)
+local m = nn.sequential { nn.flatten(), nn.dense(16, "relu"), nn.dense(10, "softmax") }
+m:compile { optimizer = "adam", loss = "sparse_categorical_crossentropy" }
+local marker = "$tmp/started"
+local ok, err = pcall(m.fit, m, train, { epochs = 1000, verbose = 0, on_batch_end = function(_, logs)
+  if logs.batch == 5 then io.open(marker, "w"):close() end
+end })
+print("fit:", ok, err)
+print("batch boundary:", m.cursor.seen == m.cursor.batch * 32 + m.cursor.epoch * 60000)
+m:epoch { verbose = 0 }
+print("carried on:", m.cursor.batch == 0)
+io.open(marker .. "2", "w"):close()
+local ok2, err2 = pcall(function() while true do end end)
+print("loop:", ok2, err2)
+LUA
+    "$ember" "$tmp/interrupt.lua" > "$tmp/interrupt.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do [ -f "$tmp/started" ] && break; sleep 0.1; done
+    kill -INT $pid
+    for _ in $(seq 300); do [ -f "$tmp/started2" ] && break; sleep 0.1; done
+    sleep 0.2
+    kill -INT $pid
+    wait $pid
+    check interrupt-fit 0 "m:fit: interrupted in epoch 1 at batch" -- cat "$tmp/interrupt.out"
+    check interrupt-boundary 0 "batch boundary:	true" -- cat "$tmp/interrupt.out"
+    check interrupt-carry-on 0 "carried on:	true" -- cat "$tmp/interrupt.out"
+    check interrupt-loop 0 "loop:	false	interrupted!" -- cat "$tmp/interrupt.out"
 else
     echo "skipped: the examples need Fashion-MNIST (apt-get install dataset-fashion-mnist)"
     [ $fail -eq 0 ] && exit 77

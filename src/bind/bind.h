@@ -27,12 +27,16 @@
 #define MODEL_MT   "ember.Model"
 #define LAYER_MT   "ember.Layer"
 
+enum { INTERRUPT_NONE = 0, INTERRUPT_PENDING = 1, INTERRUPT_RAISED = 2 };
+
 typedef struct ember_ctx {
     rng  seeds;      /* seed(n) resets it; each new model draws its seed here */
     int  threads;    /* matrix-product threads */
     bool color;      /* terminal output may use colour and Unicode */
-    /* Set by the SIGINT handler; training stops at the next batch
-     * boundary when it sees it, then clears it and raises an error. */
+    /* Ctrl-C: INTERRUPT_PENDING from the SIGINT handler until training
+     * (at the next batch boundary) or the Lua hook (at the next
+     * instruction) acts on it; the hook leaves INTERRUPT_RAISED, so
+     * training can tell that an error in a callback was the interrupt. */
     volatile sig_atomic_t interrupted;
 } ember_ctx;
 

@@ -576,6 +576,11 @@ static bool call_back(fit_state *s, int idx, const train_event *ev, bool with_ep
     }
     push_logs(L, ev, s->lm->accuracy);
     if (lua_pcall(L, nargs, 1, 0) != LUA_OK) {
+        if (s->ctx->interrupted != INTERRUPT_NONE) {   /* Ctrl-C hit the callback */
+            lua_pop(L, 1);
+            s->interrupted = true;
+            return false;
+        }
         s->error_ref = luaL_ref(L, LUA_REGISTRYINDEX);
         return false;
     }
@@ -628,14 +633,15 @@ static int observe(void *data, model *m, const train_event *ev)
                 history_append(L, s->fit_history, "accuracy", ev->epoch_logs.accuracy);
         }
     }
+    /* Ctrl-C: stop here, between two batches. */
+    if (s->ctx->interrupted == INTERRUPT_PENDING) {
+        s->interrupted = true;
+        return 1;
+    }
     if (s->on_batch && !call_back(s, s->on_batch, ev, false))
         return 1;
     if (ev->epoch_end && s->on_epoch && !call_back(s, s->on_epoch, ev, true))
         return 1;
-    if (s->ctx->interrupted) {
-        s->interrupted = true;
-        return 1;
-    }
     return 0;
 }
 
@@ -666,6 +672,8 @@ static void setup_state(lua_State *L, fit_state *s, lmodel *lm, int opts, int de
     s->L = L;
     s->lm = lm;
     s->ctx = bind_ctx(L);
+    if (s->ctx->interrupted == INTERRUPT_RAISED)   /* an earlier, handled Ctrl-C */
+        s->ctx->interrupted = INTERRUPT_NONE;
     s->model_idx = 1;
     s->error_ref = LUA_NOREF;
     s->tty = isatty(STDOUT_FILENO);
@@ -701,13 +709,16 @@ static void finish_training(lua_State *L, fit_state *s, int status, const char *
     }
     if (s->interrupted) {
         const train_cursor *c = &s->lm->m.cursor;
-        s->ctx->interrupted = 0;
+        s->ctx->interrupted = INTERRUPT_NONE;
         lua_sethook(L, NULL, 0, 0);
         if (s->tty && s->verbose == 1)
             printf("\n");
-        luaL_error(L, "%s: interrupted after epoch %d, batch %d (%d samples seen); the model is consistent "
-                      "and m:epoch() carries on from there", fname, (int)c->epoch + (c->batch > 0),
-                   (int)c->batch, (int)c->seen);
+        if (c->batch > 0)
+            luaL_error(L, "%s: interrupted in epoch %d at batch %d/%d (%d samples seen); the model is "
+                          "consistent and m:epoch() carries on from there", fname, (int)c->epoch + 1,
+                       (int)c->batch, (int)((c->count + c->batch_size - 1) / c->batch_size), (int)c->seen);
+        luaL_error(L, "%s: interrupted after epoch %d (%d samples seen); the model is consistent",
+                   fname, (int)c->epoch, (int)c->seen);
     }
     if (status < 0)
         raise_core(L, fname, err);

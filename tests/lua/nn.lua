@@ -333,6 +333,10 @@ do
   raises("m:build: dimension 2 must be a positive integer (got 0)", m.build, m, { 6, 0 })
   raises("m:build: an input shape has 1 to 3 dimensions (got 4)", m.build, m, { 1, 2, 3, 4 })
   assert(m:build { 6, 6 } == m, "m:build returns the model")
+  raises("m:build: the model is already built", m.build, m, { 6, 6 })
+  local m2 = compiled_model(3)
+  m2:build(6, 6)
+  same_list(m2.input_shape, { 6, 6 }, "m:build(6, 6) with numbers")
   assert(m.built and m.params == 36 * 8 + 8 + 8 * 3 + 3, "m.params after build: " .. tostring(m.params))
 
   local msg = raises("m:predict: input of shape 5x5 does not fit the model, which takes 6x6", m.predict, m,
@@ -382,12 +386,21 @@ do
   raises("m:train_batch: " .. expected, m.train_batch, m, ds:images(1, 3), tensor.from { 0, 1, 2 })
   raises("m:train_batch: label -1 (sample 2 of the batch) is negative", m.train_batch, m, ds:images(1, 3),
          { 0, -1, 1 })
-  raises("m:train_batch: label 3 is 0.5, not an integer class label", m.train_batch, m, ds:images(1, 3),
-         { 0, 1, 0.5 })
+  raises("m:train_batch: label 3 is 0.5, not an integer class label", m.train_batch, m, ds:images(1, 3), { 0, 1, 0.5 })
+  raises("m:evaluate: " .. expected, m.evaluate, m, ds)
   local after = all_weights(m)
   same_list(after, before, "weights after refused training")
   assert(m.cursor.seen == 0 and m.cursor.epoch == 0 and m.cursor.batch == 0, "cursor after refused training")
   assert(#m.history == 0 and m.history.loss == nil, "history after refused training")
+
+  -- One sigmoid unit with binary_crossentropy takes labels 0 and 1.
+  nn.seed(4)
+  local b = nn.sequential { nn.flatten(), nn.dense(1, "sigmoid") }
+  b:compile { optimizer = "adam", loss = "binary_crossentropy" }
+  raises("m:fit: labels go up to 2, but one output unit with binary_crossentropy takes labels 0 and 1: "
+         .. "give the last dense layer 3 units (one per class) and use sparse_categorical_crossentropy",
+         b.fit, b, ds, { verbose = 0 })
+  assert(b.built == false and b.cursor.seen == 0, "refused binary training")
 
   -- Labels the units can name still train, and train_batch leaves the cursor alone.
   m:train_batch(ds:images(1, 2), ds:labels(1, 2))
@@ -463,6 +476,38 @@ do
   assert(dm.layers[4].rate == f32(0.2), "dropout_1 rate")
   assert(dm.params == 36 * 4 + 4 + 4 * 3 + 3, "params with dropout: " .. tostring(dm.params))
   assert(dm.layers[5].activation == "linear", "dense default linear")
+
+  -- Dropout acts only while training: predictions repeat, and a seeded
+  -- run with dropout repeats bit for bit.
+  local function dropout_model()
+    nn.seed(31)
+    local d = nn.sequential { nn.flatten(), nn.dense(16, "relu"), nn.dropout(0.5), nn.dense(3, "softmax") }
+    d:compile { optimizer = "adam", loss = SPARSE }
+    return d
+  end
+  local d1, d2 = dropout_model(), dropout_model()
+  d1:fit(ds, { epochs = 2, verbose = 0 })
+  d2:fit(ds, { epochs = 2, verbose = 0 })
+  same_list(all_weights(d1), all_weights(d2), "same seed with dropout, same weights")
+  same_list(d1:predict(ds[4]):totable(), d1:predict(ds[4]):totable(), "dropout is off in predict")
+  -- While training, dropout zeroes some positive outputs of the layer
+  -- before it and scales the rest by 1 / (1 - rate) (Keras's inverted dropout).
+  local xb = ds:images(1, 32)
+  d1:train_batch(xb, ds:labels(1, 32))
+  local before_drop, after_drop = flat(d1.layers[2].output:totable()), flat(d1.layers[3].output:totable())
+  local dropped, kept_scaled = 0, 0
+  for i = 1, #before_drop do
+    if before_drop[i] > 0 and after_drop[i] == 0 then dropped = dropped + 1 end
+    if before_drop[i] > 0 and after_drop[i] ~= 0 then
+      close(after_drop[i], before_drop[i] * 2, 1e-5, "kept units are scaled by 1 / (1 - rate)")
+      kept_scaled = kept_scaled + 1
+    end
+  end
+  assert(dropped > 0 and kept_scaled > 0, "dropout(0.5) zeroes some units while training: " .. dropped
+         .. " dropped, " .. kept_scaled .. " kept")
+  d1:predict(xb)
+  same_list(flat(d1.layers[3].output:totable()), flat(d1.layers[2].output:totable()),
+            "dropout passes its input through in predict")
 end
 
 -- ---- tostring(m) shows the cursor --------------------------------------------------------
@@ -567,11 +612,11 @@ do
   same_list(batch.shape, { 10, 3 }, "predict on a batch")
   local all = tm:predict(ds)
   same_list(all.shape, { 300, 3 }, "predict on a dataset")
+  -- The dataset goes through in batches of 256: the last is 300 - 256 = 44 rows.
+  same_list(tm.layers[3].output.shape, { 44, 3 }, "output after predicting the dataset")
   same_list(flat(all:slice(1, 10):totable()), flat(batch:totable()), "dataset and batch predictions agree")
   local one_img, one_label = ds:sample(1)
   same_list(tm:predict(one_img, one_label):totable(), one:totable(), "predict ignores an extra label")
-  -- The dataset's last batch is 300 - 256 = 44 rows.
-  same_list(tm.layers[3].output.shape, { 44, 3 }, "output after predicting the dataset")
 
   -- classify: the label, 0-based like the data, = argmax position - 1.
   local labels = ds:labels()
@@ -659,7 +704,29 @@ do
   raises("m:train_batch: 33 labels for 32 samples", tb.train_batch, tb, x, tensor.from(ds:labels(1, 33)))
   raises("m:train_batch: labels must be integers: a number, a table or a tensor (got string)", tb.train_batch,
          tb, x, "0")
-  raises("bad argument #1 to '?' (ember.Tensor expected, got ember.Dataset)", tb.train_batch, tb, ds, y)
+  raises("bad argument #2 to '?' (ember.Tensor expected, got ember.Dataset)", tb.train_batch, tb, ds, y)
+
+  -- categorical_crossentropy takes one-hot targets (a rows x units tensor)
+  -- or integer labels, which it one-hot encodes: the same step both ways,
+  -- and with a softmax output the same loss as the sparse form.
+  local function categorical(seed)
+    nn.seed(seed)
+    local mm = nn.sequential { nn.flatten(), nn.dense(8, "relu"), nn.dense(3, "softmax") }
+    mm:compile { optimizer = "adam", loss = "categorical_crossentropy", metrics = { "accuracy" } }
+    return mm
+  end
+  local onehot = tensor.zeros(32, 3)
+  for i = 1, 32 do onehot:set(i, y[i] + 1, 1) end
+  local c1, c2, sp = categorical(17), categorical(17), compiled_model(17)
+  local cl1, ca1 = c1:train_batch(x, onehot)
+  local cl2, ca2 = c2:train_batch(x, y)
+  local sl, sa = sp:train_batch(x, y)
+  assert(cl1 == cl2 and ca1 == ca2, "categorical: one-hot targets and labels give the same loss")
+  same_list(all_weights(c1), all_weights(c2), "categorical: one-hot targets and labels give the same step")
+  close(cl1, sl, 1e-5, "categorical and sparse cross-entropy agree on a softmax output")
+  assert(ca1 == sa, "categorical and sparse accuracy agree")
+  local cw, sw = all_weights(c1), all_weights(sp)
+  for i = 1, #cw do close(cw[i], sw[i], 1e-5, "categorical and sparse steps agree at " .. i) end
 
   -- Without metrics only the loss comes back.
   local nm = compiled_model(14, { metrics = false })
@@ -676,6 +743,14 @@ do
   local loss, acc = em:evaluate(ds)
   assert(loss < r[1], "evaluate: loss falls with training (" .. r[1] .. " -> " .. loss .. ")")
   assert(acc > 0.9, "evaluate: accuracy after training " .. acc)
+  -- Accuracy is the share of samples whose argmax is the label.
+  local hits, labels = 0, ds:labels()
+  for i, c in ipairs(em:classify(ds)) do if c == labels[i] then hits = hits + 1 end end
+  close(acc, hits / 300, 1e-12, "evaluate accuracy = share classified right")
+  -- And the loss is the mean of -log p(label) over the samples.
+  local p_all, sum = em:predict(ds), 0
+  for i = 1, 300 do sum = sum - math.log(p_all:get(i, labels[i] + 1)) end
+  close(loss, sum / 300, 1e-5, "evaluate loss = mean -log p(label)")
   -- The batch size of evaluation changes nothing but rounding.
   local loss7, acc7 = em:evaluate(ds, { batch_size = 7 })
   close(loss7, loss, 1e-5, "evaluate with batch_size 7")
