@@ -63,7 +63,9 @@ registry["ember.History"].__tostring = function(h)
   for i, epoch in ipairs(h.epoch or {}) do
     local cells = { string.format("%5d", epoch) }
     for _, key in ipairs(columns) do
-      cells[#cells + 1] = string.format("%" .. #key .. ".4f", h[key][i])
+      local v = h[key][i]   -- NaN (or nil) for an epoch that had no such figure
+      cells[#cells + 1] = (v and v == v) and string.format("%" .. #key .. ".4f", v)
+                          or string.rep(" ", #key - 1) .. "-"
     end
     rows[#rows + 1] = table.concat(cells, "  ")
   end

@@ -2,7 +2,8 @@
  *
  * ember_ctx lives in a userdata in the registry under a private key, so
  * there is one per Lua state and none in C globals. The `ember` module
- * holds what belongs to no object: the version, seed(n), threads(n). */
+ * holds what belongs to no object: the version, seed(n), threads(n),
+ * clock() and whether output may use colour (ember.color). */
 #include "bind/bind.h"
 
 #include <stdio.h>
@@ -65,9 +66,19 @@ static int ember_threads(lua_State *L)
     return 1;
 }
 
+/* clock() -> seconds on a monotonic clock, for timing (os.clock is CPU). */
+static int ember_clock(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + ts.tv_nsec * 1e-9);
+    return 1;
+}
+
 static const luaL_Reg ember_functions[] = {
     {"seed", ember_seed},
     {"threads", ember_threads},
+    {"clock", ember_clock},
     {NULL, NULL},
 };
 
@@ -79,5 +90,7 @@ int luaopen_ember(lua_State *L)
     lua_setfield(L, -2, "version");
     lua_pushstring(L, gemm_backend());
     lua_setfield(L, -2, "blas");
+    lua_pushboolean(L, bind_ctx(L)->color);
+    lua_setfield(L, -2, "color");
     return 1;
 }

@@ -148,7 +148,7 @@ static int nn_dense(lua_State *L)
     lua_Integer units = lua_tointegerx(L, 1, &isint);
     if (!isint || units < 1 || units > INT32_MAX)
         return luaL_error(L, "nn.dense: units must be a positive integer (got %s)",
-                          luaL_tolstring(L, 1, NULL));
+                          lua_isnone(L, 1) ? "nothing" : luaL_tolstring(L, 1, NULL));
     const char *act = luaL_optstring(L, 2, "linear");
     if (activation_from_name(act) < 0)
         return luaL_error(L, "nn.dense: activation \"%s\" unknown (%s)", act, activation_names());
@@ -171,7 +171,7 @@ static int nn_dropout(lua_State *L)
 {
     double rate = luaL_checknumber(L, 1);
     if (!(rate >= 0.0 && rate < 1.0))
-        return luaL_error(L, "nn.dropout: rate must be in [0, 1) (got %g)", rate);
+        return luaL_error(L, "nn.dropout: rate must be in [0, 1) (got %s)", luaL_tolstring(L, 1, NULL));
     push_spec(L, "dropout");
     lua_pushnumber(L, rate);
     lua_setfield(L, -2, "rate");
@@ -218,7 +218,7 @@ static int push_optimizer(lua_State *L, optimizer_kind kind)
     }
     char err[EMBER_ERR_SIZE];
     if (optimizer_check(&s, err) < 0)
-        return bind_error(L, fname, err);
+        return luaL_error(L, "nn.%s", err);   /* err starts with the optimizer's name */
     lua_newtable(L);
     lua_pushstring(L, optimizer_name(kind));
     lua_setfield(L, -2, "name");
@@ -281,6 +281,13 @@ static bool is_layerspec(lua_State *L, int idx)
     bool same = lua_rawequal(L, -1, -2);
     lua_pop(L, 2);
     return same;
+}
+
+static void require_compiled(lua_State *L, const lmodel *lm, const char *fname)
+{
+    if (!lm->m.compiled)
+        luaL_error(L, "%s: the model is not compiled: call m:compile { optimizer = \"adam\", "
+                      "loss = \"sparse_categorical_crossentropy\", metrics = { \"accuracy\" } } first", fname);
 }
 
 /* nn.sequential { layer, ... } */
@@ -529,10 +536,21 @@ typedef struct fit_state {
     int        error_ref;       /* a callback's error, LUA_NOREF if none */
     bool       callback_stop;   /* a callback returned false */
     bool       interrupted;
+    int        data_idx;        /* stack index of the training data */
+    bool       validating;      /* the epoch line waits for val_loss */
 } fit_state;
 
+/* history[key][i] = value, where i is the row of the latest epoch (or
+ * a new row for "epoch" itself): every list stays aligned with
+ * history.epoch, with NaN for earlier epochs that had no such figure
+ * (validation asked for later), so each list is a proper sequence. */
 static void history_append(lua_State *L, int history, const char *key, double value)
 {
+    lua_getfield(L, history, "epoch");
+    lua_Integer row = lua_istable(L, -1) ? luaL_len(L, -1) : 0;
+    lua_pop(L, 1);
+    if (strcmp(key, "epoch") == 0)
+        row++;
     lua_getfield(L, history, key);
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
@@ -540,8 +558,15 @@ static void history_append(lua_State *L, int history, const char *key, double va
         lua_pushvalue(L, -1);
         lua_setfield(L, history, key);
     }
-    lua_pushnumber(L, value);
-    lua_seti(L, -2, luaL_len(L, -2) + 1);
+    for (lua_Integer i = luaL_len(L, -1) + 1; i < row; i++) {
+        lua_pushnumber(L, NAN);
+        lua_seti(L, -2, i);
+    }
+    if (strcmp(key, "epoch") == 0)
+        lua_pushinteger(L, (lua_Integer)value);
+    else
+        lua_pushnumber(L, value);
+    lua_seti(L, -2, row);
     lua_pop(L, 1);
 }
 
@@ -600,8 +625,11 @@ static void draw_progress(fit_state *s, const train_event *ev, double t)
     char line[256];
     term_progress(line, sizeof line, ev->batch, ev->batches_per_epoch, t - s->epoch_start,
                   ev->epoch_end, bar ? 30 : 0, metrics, s->lm->accuracy ? 2 : 1);
+    const char *end = ev->epoch_end && !s->validating ? "\n" : "";
     if (s->tty && bar)
-        printf("\r%s\033[K%s", line, ev->epoch_end ? "\n" : "");
+        printf("\r%s\033[K%s", line, end);
+    else if (ev->epoch_end)
+        printf("%s%s", line, end);
     else
         printf("%s\n", line);
     fflush(stdout);
@@ -646,23 +674,22 @@ static int observe(void *data, model *m, const train_event *ev)
 }
 
 /* The dataset to train on: the argument, or the one bound by compile{data}
- * or an earlier fit/epoch/step; binds the argument. Leaves it on the stack. */
-static const dataset *training_data(lua_State *L, int arg, const char *fname)
+ * or an earlier training call. Pushes it and records its stack index in
+ * s->data_idx; finish_training binds it once training has started. */
+static const dataset *training_data(lua_State *L, int arg, const char *fname, int *data_idx)
 {
     if (dataset_test(L, arg)) {
         lua_pushvalue(L, arg);
-        lua_pushvalue(L, arg);
-        lua_setiuservalue(L, 1, UV_DATA);
-        return dataset_test(L, -1);
+    } else {
+        if (!lua_isnoneornil(L, arg) && !lua_istable(L, arg))
+            luaL_error(L, "%s: expected a dataset (got %s)", fname, luaL_typename(L, arg));
+        lua_getiuservalue(L, 1, UV_DATA);
+        if (!dataset_test(L, -1))
+            luaL_error(L, "%s: no training data: pass a dataset, e.g. m:%s(train), or compile with data = train",
+                       fname, strrchr(fname, ':') ? strrchr(fname, ':') + 1 : fname);
     }
-    if (!lua_isnoneornil(L, arg) && !lua_istable(L, arg))
-        luaL_error(L, "%s: expected a dataset (got %s)", fname, luaL_typename(L, arg));
-    lua_getiuservalue(L, 1, UV_DATA);
-    const dataset *ds = dataset_test(L, -1);
-    if (!ds)
-        luaL_error(L, "%s: no training data: pass a dataset, e.g. m:%s(train), or compile with data = train",
-                   fname, strrchr(fname, ':') ? strrchr(fname, ':') + 1 : fname);
-    return ds;
+    *data_idx = lua_gettop(L);
+    return dataset_test(L, -1);
 }
 
 static void setup_state(lua_State *L, fit_state *s, lmodel *lm, int opts, int default_verbose,
@@ -698,10 +725,15 @@ static void setup_state(lua_State *L, fit_state *s, lmodel *lm, int opts, int de
     }
 }
 
-/* After training: a callback's error or Ctrl-C becomes a Lua error, with
- * the model consistent and the cursor where training stopped. */
+/* After training: the data is bound for m:step and m:epoch unless training
+ * was refused; a callback's error or Ctrl-C becomes a Lua error, with the
+ * model consistent and the cursor where training stopped. */
 static void finish_training(lua_State *L, fit_state *s, int status, const char *fname, const char *err)
 {
+    if (status == 0 || s->interrupted || s->error_ref != LUA_NOREF) {
+        lua_pushvalue(L, s->data_idx);
+        lua_setiuservalue(L, 1, UV_DATA);
+    }
     if (s->error_ref != LUA_NOREF) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, s->error_ref);
         luaL_unref(L, LUA_REGISTRYINDEX, s->error_ref);
@@ -753,9 +785,12 @@ static int model_step(lua_State *L)
     int opts = lua_istable(L, 3) && !dataset_test(L, 3) ? 3 : lua_istable(L, 4) ? 4 : 0;
     if (opts)
         check_keys(L, opts, "m:step", train_keys);
-    const dataset *ds = training_data(L, 3, "m:step");
+    require_compiled(L, lm, "m:step");
+    int data_idx;
+    const dataset *ds = training_data(L, 3, "m:step", &data_idx);
     fit_state s;
     setup_state(L, &s, lm, opts, 0, "m:step");
+    s.data_idx = data_idx;
     train_options o = {.batch_size = (int)opt_integer(L, opts, "batch_size", "m:step", lm->batch_size, 1),
                        .no_shuffle = !opt_boolean(L, opts, "shuffle", true),
                        .observe = observe, .observer_data = &s};
@@ -802,8 +837,12 @@ static int run_epoch(lua_State *L, lmodel *lm, const dataset *ds, int opts, fit_
     int on_epoch = s->on_epoch;
     if (val)
         s->on_epoch = 0;   /* called below, once validation is in the logs */
+    s->validating = val != NULL;
     int status = train_epoch(&lm->m, &src, &o, logs, &stopped, err);
     s->on_epoch = on_epoch;
+    s->validating = false;
+    if (val && s->verbose && (status < 0 || stopped))
+        printf("\n");   /* the epoch line waited for validation that will not come */
     finish_training(L, s, status, fname, err);
     if (stopped)
         return 0;
@@ -811,7 +850,7 @@ static int run_epoch(lua_State *L, lmodel *lm, const dataset *ds, int opts, fit_
         train_logs v;
         validate(L, lm, val, s->fit_history, 256, &v);
         if (s->verbose)
-            printf(lm->accuracy ? "val_loss: %.4f - val_accuracy: %.4f\n" : "val_loss: %.4f\n", v.loss,
+            printf(lm->accuracy ? " - val_loss: %.4f - val_accuracy: %.4f\n" : " - val_loss: %.4f\n", v.loss,
                    v.accuracy);
         if (on_epoch) {
             train_event ev = {.epoch = lm->m.cursor.epoch - 1, .batch = logs->batches, .epoch_end = true,
@@ -845,7 +884,9 @@ static int model_epoch(lua_State *L)
     int opts = lua_istable(L, 2) && !dataset_test(L, 2) ? 2 : lua_istable(L, 3) ? 3 : 0;
     if (opts)
         check_keys(L, opts, "m:epoch", keys);
-    const dataset *ds = training_data(L, 2, "m:epoch");
+    require_compiled(L, lm, "m:epoch");
+    int data_idx;
+    const dataset *ds = training_data(L, 2, "m:epoch", &data_idx);
     const dataset *val = NULL;
     if (opts) {
         lua_getfield(L, opts, "validation_data");
@@ -853,6 +894,7 @@ static int model_epoch(lua_State *L)
     }
     fit_state s;
     setup_state(L, &s, lm, opts, 1, "m:epoch");
+    s.data_idx = data_idx;
     train_logs logs;
     run_epoch(L, lm, ds, opts, &s, val, &logs, "m:epoch");
     push_train_logs(L, lm, &logs);
@@ -874,7 +916,9 @@ static int model_fit(lua_State *L)
     if (opts)
         check_keys(L, opts, "m:fit", keys);
     lua_Integer epochs = opt_integer(L, opts, "epochs", "m:fit", 1, 0);
-    const dataset *ds = training_data(L, 2, "m:fit");
+    require_compiled(L, lm, "m:fit");
+    int data_idx;
+    const dataset *ds = training_data(L, 2, "m:fit", &data_idx);
     const dataset *val = NULL;
     if (opts) {
         lua_getfield(L, opts, "validation_data");
@@ -882,6 +926,7 @@ static int model_fit(lua_State *L)
     }
     fit_state s;
     setup_state(L, &s, lm, opts, 1, "m:fit");
+    s.data_idx = data_idx;
     lua_newtable(L);
     luaL_setmetatable(L, HISTORY_MT);
     s.fit_history = lua_gettop(L);
@@ -936,12 +981,6 @@ static int tensor_rows(lua_State *L, lmodel *lm, const tensor *t, const char *fn
     return 0;
 }
 
-static void require_compiled(lua_State *L, const lmodel *lm, const char *fname)
-{
-    if (!lm->m.compiled)
-        luaL_error(L, "%s: the model is not compiled: call m:compile { optimizer = \"adam\", "
-                      "loss = \"sparse_categorical_crossentropy\", metrics = { \"accuracy\" } } first", fname);
-}
 
 /* Labels for n samples from a number, a sequence of integers or a tensor. */
 static int32_t *read_labels(lua_State *L, int arg, int n, const char *fname)
@@ -968,7 +1007,7 @@ static int32_t *read_labels(lua_State *L, int arg, int n, const char *fname)
             return NULL;
         }
         if (v != floor(v) || v < INT32_MIN || v > INT32_MAX)
-            luaL_error(L, "%s: label %d is %g, not an integer class label", fname, i + 1, v);
+            luaL_error(L, "%s: label %d is %f, not an integer class label", fname, i + 1, v);
         labels[i] = (int32_t)v;
     }
     return labels;

@@ -80,7 +80,6 @@ local function write(path, bytes)
   f:close()
 end
 
-local files = {}   -- removed at the end (the child processes read them)
 
 local function make_files(count, classes)
   local base = os.tmpname()
@@ -106,14 +105,19 @@ local function make_files(count, classes)
   end
   write(images_path, table.concat(images))
   write(labels_path, table.concat(labels))
-  files[#files + 1] = base
-  files[#files + 1] = images_path
-  files[#files + 1] = labels_path
-  return images_path, labels_path
+  return images_path, labels_path, base
 end
 
-local IMAGES, LABELS = make_files(300, 3)
-local ds = data.idx(IMAGES, LABELS)
+local function remove_files(...)
+  for _, path in ipairs { ... } do os.remove(path) end
+end
+
+local ds
+do
+  local images, labels, base = make_files(300, 3)
+  ds = data.idx(images, labels)
+  remove_files(images, labels, base)
+end
 assert(#ds == 300, "fixture: " .. #ds .. " samples")
 local val = ds:subset(1, 60)
 
@@ -474,7 +478,10 @@ do
 end
 
 -- ---- output: verbose 0, 1, 2, in a child process ------------------------------------------------
-do
+-- The child processes read the fixture from files, written again here and
+-- removed even when a check fails.
+local IMAGES, LABELS, BASE = make_files(300, 3)
+local output_ok, output_err = pcall(function()
   local ember = arg and arg[-1]
   assert(type(ember) == "string" and #ember > 0, "arg[-1] (the ember binary) is not set")
   local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
@@ -539,7 +546,8 @@ do
   out, ok, status = run("m:fit(ds, { epoch = 5 })")
   assert(not ok and status == 1, "an error exits with status 1, got " .. tostring(status))
   contains(out, 'm:fit: unknown option "epoch"', "the child's error")
-end
+end)
+remove_files(IMAGES, LABELS, BASE)
+assert(output_ok, output_err)
 
-for _, path in ipairs(files) do os.remove(path) end
 print("training.lua: all passed")
