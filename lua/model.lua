@@ -24,8 +24,11 @@ local function pad(s, n)
   return s .. string.rep(" ", math.max(1, n - #s))
 end
 
---- m:summary(): the Keras table of layers, output shapes and parameters.
-function methods.summary(m)
+--- m:summary([print_fn]): the Keras table of layers, output shapes and
+--- parameters, a line at a time through print_fn (print by default, as
+--- Keras's summary(print_fn=...)). Returns nothing, as Keras does.
+function methods.summary(m, print_fn)
+  print_fn = print_fn or print
   local rule = string.rep("_", 65)
   local lines = { 'Model: "sequential"', rule,
                   " " .. pad("Layer (type)", 28) .. pad("Output Shape", 26) .. "Param #", string.rep("=", 65) }
@@ -48,9 +51,7 @@ function methods.summary(m)
     lines[#lines + 1] = "Not built yet: the input shape is fixed by the first training or m:build{28, 28}."
   end
   lines[#lines + 1] = rule
-  local text = table.concat(lines, "\n")
-  print(text)
-  return text
+  for _, line in ipairs(lines) do print_fn(line) end
 end
 
 -- A history prints as one row per epoch.

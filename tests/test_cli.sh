@@ -42,6 +42,22 @@ check traceback-line 1 "fails.lua:4: in main chunk" -- "$ember" "$tmp/fails.lua"
 check syntax-error 1 "unexpected symbol" -- "$ember" -e "x = = 1"
 check missing-script 1 "cannot open" -- "$ember" "$tmp/no-such-file.lua"
 check stdin 0 "42" -- sh -c "echo 'print(6*7)' | \"$ember\" -"
+
+# The shell reading a pipe: statements one by one, values shown, no prompt
+# or banner, status 1 if any failed (and the rest still run).
+check piped 0 "2" -- sh -c "printf 'print(1+1)\n' | \"$ember\""
+printf 'x = 20\nx + 1\nfor i = 1, 2 do\n  print(i * 100)\nend\nerror("bad line")\nx * 2\n' > "$tmp/piped.txt"
+"$ember" < "$tmp/piped.txt" > "$tmp/piped.out" 2>&1
+status=$?
+if [ $status -ne 1 ]; then echo "FAIL piped-status: exit $status, expected 1"; fail=1; else echo "ok piped-status"; fi
+expected=$(printf '21\n100\n200\nstdin:1: bad line\n40')
+if [ "$(cat "$tmp/piped.out")" != "$expected" ]; then
+    echo "FAIL piped-output:"; cat "$tmp/piped.out"; fail=1
+else
+    echo "ok piped-output"
+fi
+printf 'greeting = "hello from the script"\n' > "$tmp/greet.lua"
+check dash-i 0 "hello from the script" -- sh -c "echo 'greeting' | \"$ember\" -i \"$tmp/greet.lua\""
 check nn-error 1 'nn.dense: activation "sigmod" unknown (relu, sigmoid, softmax, tanh, linear)' -- \
     "$ember" -e 'nn.dense(10, "sigmod")'
 check runs-anywhere 0 "ok" -- sh -c "cd / && \"$ember\" -e 'print(\"ok\")'"
