@@ -72,3 +72,11 @@ registry["ember.History"].__tostring = function(h)
   end
   return table.concat(rows, "\n")
 end
+
+-- What m:step and m:epoch return prints as one line.
+registry["ember.Logs"].__tostring = function(logs)
+  local parts = { string.format("epoch %d: loss %.4f", logs.epoch, logs.loss) }
+  if logs.accuracy then parts[#parts + 1] = string.format("accuracy %.4f", logs.accuracy) end
+  parts[#parts + 1] = string.format("(%d batches, %d samples)", logs.batches, logs.samples)
+  return table.concat(parts, ", "):gsub(", %(", " (")
+end

@@ -7,7 +7,11 @@
  * m:ev to m:evaluate(; an error keeps the globals; Ctrl-C at the prompt
  * clears the line; history survives a restart (the file and the up arrow);
  * with the real Fashion-MNIST, Ctrl-C during m:fit returns to the prompt
- * and m:epoch() carries on from the recorded cursor. */
+ * and m:epoch() carries on from the recorded cursor.
+ *
+ * Timeouts are generous (a passing expect returns as soon as the text
+ * shows; only a failure waits), as the suite runs tests side by side on a
+ * loaded 2-core machine and in a sanitizer build. */
 #define _DEFAULT_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -103,7 +107,7 @@ static void type(session *s, const char *keys)
 static int finish(session *s)
 {
     int status = -1;
-    for (int i = 0; i < 50; i++) {
+    for (int i = 0; i < 300; i++) {   /* 30 s: the suite runs tests in parallel */
         if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
             close(s->fd);
             return status;
@@ -142,44 +146,44 @@ int main(int argc, char **argv)
 
     session s;
     start(&s);
-    CHECK(expect(&s, "help() for the API", 5));
-    CHECK(expect(&s, "> ", 5));
+    CHECK(expect(&s, "help() for the API", 60));
+    CHECK(expect(&s, "> ", 60));
 
     /* An expression prints its value. */
     type(&s, "1+1\r");
-    CHECK(expect(&s, "\n2", 5));
+    CHECK(expect(&s, "\n2", 60));
 
     /* A statement left open continues on a second prompt. */
     type(&s, "for i = 1, 3 do\r");
-    CHECK(expect(&s, ">> ", 5));
+    CHECK(expect(&s, ">> ", 60));
     type(&s, "print(i * 10)\r");
-    CHECK(expect(&s, ">> ", 5));
+    CHECK(expect(&s, ">> ", 60));
     type(&s, "end\r");
-    CHECK(expect(&s, "10", 5));
-    CHECK(expect(&s, "20", 5));
-    CHECK(expect(&s, "30", 5));
+    CHECK(expect(&s, "10", 60));
+    CHECK(expect(&s, "20", 60));
+    CHECK(expect(&s, "30", 60));
 
     /* Tab completion knows a model's methods. */
     type(&s, "m = nn.sequential { nn.dense(2) }\r");
-    CHECK(expect(&s, "> ", 5));
+    CHECK(expect(&s, "> ", 60));
     type(&s, "m:ev\t");
-    CHECK(expect(&s, "m:evaluate(", 5));
+    CHECK(expect(&s, "m:evaluate(", 60));
     type(&s, "\x15");   /* Ctrl-U: drop the line */
 
     /* An error keeps the state. */
     type(&s, "y = 5\r");
     type(&s, "error('deliberate')\r");
-    CHECK(expect(&s, "deliberate", 5));
+    CHECK(expect(&s, "deliberate", 60));
     type(&s, "y + 1\r");
-    CHECK(expect(&s, "\n6", 5));
+    CHECK(expect(&s, "\n6", 60));
 
     /* Ctrl-C at the prompt clears the line. */
     type(&s, "this is not lua");
-    CHECK(expect(&s, "not lua", 5));
+    CHECK(expect(&s, "not lua", 60));
     type(&s, "\x03");
-    CHECK(expect(&s, "^C", 5));
+    CHECK(expect(&s, "^C", 60));
     type(&s, "y * 3\r");
-    CHECK(expect(&s, "\n15", 5));
+    CHECK(expect(&s, "\n15", 60));
     CHECK(strstr(s.screen, "syntax error") == NULL);
 
     if (have_data()) {
@@ -188,20 +192,20 @@ int main(int argc, char **argv)
         type(&s, "seed(1); f = nn.sequential { nn.flatten(), nn.dense(32, 'relu'), nn.dense(10, 'softmax') }\r");
         type(&s, "f:compile { optimizer = 'adam', loss = 'sparse_categorical_crossentropy' }\r");
         type(&s, "f:fit(train, { epochs = 500, verbose = 2 })\r");
-        CHECK(expect(&s, "Epoch 2/500", 30));
+        CHECK(expect(&s, "Epoch 2/500", 60));
         type(&s, "\x03");
-        CHECK(expect(&s, "interrupted in epoch", 10));
-        CHECK(expect(&s, "> ", 5));
+        CHECK(expect(&s, "interrupted in epoch", 60));
+        CHECK(expect(&s, "> ", 60));
         type(&s, "stopped = f.cursor.epoch\r");
         type(&s, "f.cursor.batch > 0 and f.cursor.seen == f.cursor.epoch * 20000 + f.cursor.batch * 32\r");
-        CHECK(expect(&s, "true", 10));
+        CHECK(expect(&s, "true", 60));
         type(&s, "f:epoch { verbose = 0 }\r");
         type(&s, "f.cursor.batch == 0 and f.cursor.epoch == stopped + 1\r");
-        CHECK(expect(&s, "true", 30));
+        CHECK(expect(&s, "true", 60));
     }
 
     type(&s, "history_marker = 42\r");
-    CHECK(expect(&s, "> ", 5));
+    CHECK(expect(&s, "> ", 60));
     type(&s, ":quit\r");
     int status = finish(&s);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -219,13 +223,13 @@ int main(int argc, char **argv)
     CHECK(strstr(text, "history_marker = 42") != NULL);
     CHECK(strstr(text, "print(i * 10)") != NULL);
     start(&s);
-    CHECK(expect(&s, "> ", 5));
+    CHECK(expect(&s, "> ", 60));
     type(&s, "\x1b[A");   /* up: the last statement (":quit" came after it) */
     type(&s, "\x1b[A");
-    CHECK(expect(&s, "history_marker = 42", 5));
+    CHECK(expect(&s, "history_marker = 42", 60));
     type(&s, "\r");
     type(&s, "history_marker\r");
-    CHECK(expect(&s, "\n42", 5));
+    CHECK(expect(&s, "\n42", 60));
     type(&s, "\x04");   /* Ctrl-D ends the shell */
     status = finish(&s);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -37,6 +37,7 @@
 #define LAYERSPEC_MT "ember.LayerSpec"
 #define OPTSPEC_MT   "ember.OptimizerSpec"
 #define HISTORY_MT   "ember.History"
+#define LOGS_MT      "ember.Logs"
 
 enum { UV_DATA = 1, UV_HISTORY = 2, MODEL_UVALUES = 2 };
 
@@ -392,8 +393,7 @@ static int model_build_lua(lua_State *L)
     char err[EMBER_ERR_SIZE];
     if (model_build(&lm->m, rank, shape, err) < 0)
         raise_core(L, "m:build", err);
-    lua_settop(L, 1);
-    return 1;
+    return 0;
 }
 
 /* ---- compile ----------------------------------------------------------- */
@@ -517,8 +517,7 @@ static int model_compile_lua(lua_State *L)
     lm->batch_size = batch;
     if (!lua_isnil(L, -1))
         lua_setiuservalue(L, 1, UV_DATA);
-    lua_settop(L, 1);
-    return 1;
+    return 0;
 }
 
 /* ---- training ---------------------------------------------------------- */
@@ -530,7 +529,11 @@ typedef struct fit_state {
     int        model_idx;
     int        verbose;         /* 0 quiet, 1 progress bar, 2 a line per epoch */
     bool       tty;
+    double     call_start;      /* when the training call began */
+    double     last_event;      /* when the previous batch ended */
     double     epoch_start, last_draw;
+    int64_t    first_batch;     /* batches of the epoch done before the clock started */
+    bool       started;
     int        on_batch, on_epoch;   /* stack indices of callbacks, or 0 */
     int        fit_history;     /* stack index of fit's own history, or 0 */
     int        error_ref;       /* a callback's error, LUA_NOREF if none */
@@ -623,8 +626,11 @@ static void draw_progress(fit_state *s, const train_event *ev, double t)
         return;
     progress_metric metrics[2] = {{"loss", ev->epoch_logs.loss}, {"accuracy", ev->epoch_logs.accuracy}};
     char line[256];
-    term_progress(line, sizeof line, ev->batch, ev->batches_per_epoch, t - s->epoch_start,
-                  ev->epoch_end, bar ? 30 : 0, metrics, s->lm->accuracy ? 2 : 1);
+    term_progress(line, sizeof line,
+                  &(progress_line){.done = ev->batch, .total = ev->batches_per_epoch,
+                                   .timed = ev->batch - s->first_batch, .elapsed = t - s->epoch_start,
+                                   .finished = ev->epoch_end, .bar_width = bar ? 30 : 0,
+                                   .metrics = metrics, .n_metrics = s->lm->accuracy ? 2 : 1});
     const char *end = ev->epoch_end && !s->validating ? "\n" : "";
     if (s->tty && bar)
         printf("\r%s\033[K%s", line, end);
@@ -642,10 +648,15 @@ static int observe(void *data, model *m, const train_event *ev)
     fit_state *s = data;
     lua_State *L = s->L;
     double t = now();
-    if (ev->batch == 1)
-        s->epoch_start = t;
+    if (ev->batch == 1 || !s->started) {
+        /* The clock of this epoch (or of its rest, when resumed). */
+        s->epoch_start = s->started ? s->last_event : s->call_start;
+        s->first_batch = ev->batch == 1 ? 0 : ev->batch - 1;
+        s->started = true;
+    }
     if (s->verbose)
         draw_progress(s, ev, t);
+    s->last_event = t;
     if (ev->epoch_end) {
         lua_getiuservalue(L, s->model_idx, UV_HISTORY);
         int h = lua_gettop(L);
@@ -703,6 +714,7 @@ static void setup_state(lua_State *L, fit_state *s, lmodel *lm, int opts, int de
         s->ctx->interrupted = INTERRUPT_NONE;
     s->model_idx = 1;
     s->error_ref = LUA_NOREF;
+    s->call_start = now();
     s->tty = isatty(STDOUT_FILENO);
     s->verbose = (int)opt_integer(L, opts, "verbose", fname, default_verbose, 0);
     if (s->verbose > 2)
@@ -771,6 +783,7 @@ static void push_train_logs(lua_State *L, const lmodel *lm, const train_logs *lo
     lua_setfield(L, -2, "batches");
     lua_pushinteger(L, lm->m.cursor.epoch + (lm->m.cursor.batch > 0));
     lua_setfield(L, -2, "epoch");
+    luaL_setmetatable(L, LOGS_MT);
 }
 
 static const char *const train_keys[] = {"batch_size", "verbose", "shuffle", "on_batch_end",
@@ -1461,6 +1474,8 @@ int luaopen_ember_nn(lua_State *L)
     luaL_newmetatable(L, OPTSPEC_MT);
     lua_pop(L, 1);
     luaL_newmetatable(L, HISTORY_MT);
+    lua_pop(L, 1);
+    luaL_newmetatable(L, LOGS_MT);   /* __tostring in lua/model.lua */
     lua_pop(L, 1);
 
     luaL_newlib(L, nn_functions);

@@ -17,6 +17,7 @@
 #include "repl/repl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -52,7 +53,10 @@ typedef struct shell {
 } shell;
 
 static shell *current;                       /* for readline's callbacks */
-static volatile sig_atomic_t prompt_interrupted;
+/* Ctrl-C at the prompt: the handler writes a byte here and the prompt's
+ * select wakes up. A pipe, not a flag, because the signal may be handled
+ * on any thread (OpenBLAS has its own), which would not wake the select. */
+static int interrupt_pipe[2] = {-1, -1};
 
 /* ---- history ----------------------------------------------------------- */
 
@@ -111,7 +115,11 @@ static void history_add(shell *sh, const char *statement)
 static void on_prompt_sigint(int sig)
 {
     (void)sig;
-    prompt_interrupted = 1;
+    int saved = errno;
+    if (write(interrupt_pipe[1], "", 1) < 0) {
+        /* full: an interrupt is already waiting */
+    }
+    errno = saved;
 }
 
 static void on_line(char *line)
@@ -128,24 +136,21 @@ static char *read_interactive(shell *sh, const char *prompt, bool *interrupted)
     *interrupted = false;
     sh->line = NULL;
     sh->line_done = false;
-    prompt_interrupted = 0;
-    run_set_sigint(on_prompt_sigint);
-    /* SIGINT is blocked except inside pselect, so a Ctrl-C that lands
-     * while a key is being handled is seen at once, not after the next. */
-    sigset_t block, unblocked;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigprocmask(SIG_BLOCK, &block, &unblocked);
-    sigdelset(&unblocked, SIGINT);
     rl_callback_handler_install(prompt, on_line);
+    int in = fileno(rl_instream), wake = interrupt_pipe[0];
     while (!sh->line_done) {
         fd_set fds;
         FD_ZERO(&fds);
-        FD_SET(fileno(rl_instream), &fds);
-        int ready = prompt_interrupted ? 0 : pselect(fileno(rl_instream) + 1, &fds, NULL, NULL, NULL, &unblocked);
-        if (prompt_interrupted) {
+        FD_SET(in, &fds);
+        FD_SET(wake, &fds);
+        int ready = select((in > wake ? in : wake) + 1, &fds, NULL, NULL, NULL);
+        if (ready < 0)
+            continue;   /* EINTR: the pipe says whether it was Ctrl-C */
+        if (FD_ISSET(wake, &fds)) {
             /* Ctrl-C at the prompt: drop the line, start a fresh one. */
-            prompt_interrupted = 0;
+            char drain[64];
+            while (read(wake, drain, sizeof drain) > 0)
+                ;
             rl_free_line_state();
             rl_callback_sigcleanup();
             rl_callback_handler_remove();
@@ -154,11 +159,9 @@ static char *read_interactive(shell *sh, const char *prompt, bool *interrupted)
             *interrupted = true;
             break;
         }
-        if (ready > 0)
+        if (FD_ISSET(in, &fds))
             rl_callback_read_char();
     }
-    sigprocmask(SIG_UNBLOCK, &block, NULL);
-    run_set_sigint(SIG_DFL);
     return sh->line;
 }
 
@@ -438,7 +441,15 @@ int repl_run(lua_State **L, bool interactive)
     shell sh = {.L = *L, .interactive = interactive};
     shell *outer = current;
     current = &sh;
+    struct sigaction before;
     if (interactive) {
+        if (interrupt_pipe[0] < 0 && pipe(interrupt_pipe) == 0) {
+            fcntl(interrupt_pipe[0], F_SETFL, O_NONBLOCK);
+            fcntl(interrupt_pipe[1], F_SETFL, O_NONBLOCK);
+        }
+        /* The prompt's handler for the whole session; run_call puts its
+         * own in place while a statement runs, then this one back. */
+        run_set_sigint(on_prompt_sigint, &before);
         setup_readline();
         history_open(&sh);
         print_banner(&sh);
@@ -487,8 +498,11 @@ int repl_run(lua_State **L, bool interactive)
         statement = NULL;
     }
     free(statement);
-    if (interactive && sh.history[0])
-        history_truncate_file(sh.history, HISTORY_LINES);
+    if (interactive) {
+        sigaction(SIGINT, &before, NULL);
+        if (sh.history[0])
+            history_truncate_file(sh.history, HISTORY_LINES);
+    }
     *L = sh.L;
     current = outer;
     return sh.failed && !interactive ? 1 : 0;

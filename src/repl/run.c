@@ -34,13 +34,13 @@ static void stop_hook(lua_State *L, lua_Debug *ar)
 
 /* sigaction, not signal(): with the POSIX feature macros glibc's signal()
  * resets the handler after one delivery, and the second Ctrl-C would kill. */
-void run_set_sigint(void (*handler)(int))
+void run_set_sigint(void (*handler)(int), struct sigaction *old)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = handler;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGINT, &sa, old);
 }
 
 /* The first Ctrl-C asks Lua (the hook) and training (the flag) to stop at
@@ -51,7 +51,7 @@ static void on_sigint(int sig)
 {
     int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
     if (!interrupted_state || interrupted_ctx->interrupted == INTERRUPT_PENDING) {
-        run_set_sigint(SIG_DFL);
+        run_set_sigint(SIG_DFL, NULL);
         raise(sig);
         return;
     }
@@ -80,9 +80,12 @@ int run_call(lua_State *L, int narg, int nres)
     interrupted_ctx = bind_ctx(L);
     interrupted_ctx->interrupted = INTERRUPT_NONE;
     interrupted_state = L;
-    run_set_sigint(on_sigint);
+    /* The handler before (the shell's, at its prompt) comes back after:
+     * there is never a moment when Ctrl-C would kill ember by default. */
+    struct sigaction before;
+    run_set_sigint(on_sigint, &before);
     int status = lua_pcall(L, narg, nres, base);
-    run_set_sigint(SIG_DFL);
+    sigaction(SIGINT, &before, NULL);
     interrupted_state = NULL;
     lua_remove(L, base);
     return status;

@@ -3,6 +3,8 @@
 #ifndef EMBER_REPL_RUN_H
 #define EMBER_REPL_RUN_H
 
+#include <signal.h>
+
 #include <lua.h>
 
 /* Opens the standard libraries and ember's modules (nn, data, tensor,
@@ -15,7 +17,7 @@ int  run_call(lua_State *L, int narg, int nres);
  * status is not LUA_OK; returns status. */
 int  run_report(lua_State *L, int status);
 /* SIGINT's handler, through sigaction (signal() may reset it after one
- * delivery). */
-void run_set_sigint(void (*handler)(int));
+ * delivery); the one it replaces goes to *old when old is not NULL. */
+void run_set_sigint(void (*handler)(int), struct sigaction *old);
 
 #endif

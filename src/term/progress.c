@@ -30,20 +30,21 @@ size_t term_duration(char *buf, size_t size, double seconds)
     return append(buf, size, 0, "%.0fus", seconds * 1e6);
 }
 
-size_t term_progress(char *buf, size_t size, int64_t done, int64_t total,
-                     double elapsed, int finished, int bar_width,
-                     const progress_metric *metrics, int n_metrics)
+size_t term_progress(char *buf, size_t size, const progress_line *p)
 {
     if (size == 0)
         return 0;
     buf[0] = 0;
+    int64_t done = p->done, total = p->total;
+    int64_t timed = p->timed > 0 ? p->timed : done;
     int digits = snprintf(NULL, 0, "%lld", (long long)total);
     size_t used = append(buf, size, 0, "%*lld/%lld", digits, (long long)done, (long long)total);
-    if (bar_width > 0) {
+    if (p->bar_width > 0) {
         /* Keras: '=' for done, '>' at the head while running, '.' after. */
-        int filled = total > 0 ? (int)(bar_width * done / total) : bar_width;
+        int width = p->bar_width;
+        int filled = total > 0 ? (int)(width * done / total) : width;
         used = append(buf, size, used, " [");
-        for (int i = 0; i < bar_width; i++) {
+        for (int i = 0; i < width; i++) {
             char ch = i < filled ? '=' : '.';
             if (i == filled - 1 && done < total)
                 ch = '>';
@@ -52,16 +53,16 @@ size_t term_progress(char *buf, size_t size, int64_t done, int64_t total,
         used = append(buf, size, used, "]");
     }
     char a[32], b[32];
-    if (finished) {
-        term_duration(a, sizeof a, elapsed);
-        term_duration(b, sizeof b, done > 0 ? elapsed / done : 0.0);
+    double per_step = timed > 0 ? p->elapsed / timed : 0.0;
+    if (p->finished) {
+        term_duration(a, sizeof a, p->elapsed);
+        term_duration(b, sizeof b, per_step);
         used = append(buf, size, used, " - %s %s/step", a, b);
     } else {
-        double eta = done > 0 ? elapsed / done * (total - done) : 0.0;
-        term_duration(a, sizeof a, eta);
+        term_duration(a, sizeof a, per_step * (total - done));
         used = append(buf, size, used, " - ETA: %s", a);
     }
-    for (int i = 0; i < n_metrics; i++)
-        used = append(buf, size, used, " - %s: %.4f", metrics[i].name, metrics[i].value);
+    for (int i = 0; i < p->n_metrics; i++)
+        used = append(buf, size, used, " - %s: %.4f", p->metrics[i].name, p->metrics[i].value);
     return used;
 }

@@ -16,13 +16,20 @@ typedef struct progress_metric {
     double      value;
 } progress_metric;
 
-/* done of total steps after elapsed seconds; finished selects the closing
- * form (total time and time per step) over the running one (ETA). The bar
- * is bar_width characters (0: no bar, as Keras's verbose=2). Returns the
- * length written, truncated to size - 1 like snprintf. */
-size_t term_progress(char *buf, size_t size, int64_t done, int64_t total,
-                     double elapsed, int finished, int bar_width,
-                     const progress_metric *metrics, int n_metrics);
+typedef struct progress_line {
+    int64_t done, total;      /* steps */
+    int64_t timed;            /* steps that elapsed covers: fewer than done
+                                 when an epoch was resumed part way (0: done) */
+    double  elapsed;          /* seconds */
+    int     finished;         /* the closing form: total time, time per step */
+    int     bar_width;        /* 0: no bar, as Keras's verbose=2 */
+    const progress_metric *metrics;
+    int     n_metrics;
+} progress_line;
+
+/* Renders the line; the running form shows an ETA. Returns the length
+ * written, truncated to size - 1 like snprintf. */
+size_t term_progress(char *buf, size_t size, const progress_line *p);
 
 /* "3s", "450ms", "12us": Keras's way of showing a duration. */
 size_t term_duration(char *buf, size_t size, double seconds);
