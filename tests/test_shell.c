@@ -230,6 +230,9 @@ int main(int argc, char **argv)
     type(&s, "\r");
     type(&s, "history_marker\r");
     CHECK(expect(&s, "\n42", 60));
+    /* Ctrl-D only once the prompt is back: typed while a statement runs,
+     * the terminal is in canonical mode and would swallow it. */
+    CHECK(expect(&s, "> ", 60));
     type(&s, "\x04");   /* Ctrl-D ends the shell */
     status = finish(&s);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
