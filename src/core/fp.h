@@ -49,4 +49,27 @@ static inline void fp_leave(fp_mode saved)
 #endif
 }
 
+/* The calling thread's mode, and making it another thread's: the pool's
+ * workers (parallel.c) run each job in its caller's mode, between
+ * fp_adopt and fp_leave. */
+static inline fp_mode fp_current(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return _mm_getcsr();
+#elif defined(__aarch64__)
+    unsigned long fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    return (fp_mode)fpcr;
+#else
+    return 0;
+#endif
+}
+
+static inline fp_mode fp_adopt(fp_mode mode)
+{
+    fp_mode saved = fp_current();
+    fp_leave(mode);
+    return saved;
+}
+
 #endif

@@ -15,7 +15,8 @@
  *     model_free(&m);
  *
  * Memory: every parameter lives in one array (params) and every gradient in
- * another (grads), so an optimizer step is one pass; a dense layer's w, b,
+ * another (grads), so an optimizer step is one pass (a training step makes
+ * it a layer at a time, while each is in cache); a dense layer's w, b,
  * dw and db point into them. Activation and gradient buffers are sized for
  * `capacity` rows by model_reserve, the only function besides model_build
  * that allocates; forward and backward never do. A failed call leaves the
@@ -83,7 +84,10 @@ typedef struct model {
     int      input_size;     /* features per sample */
     size_t   n_params;
     float   *params;
-    float   *grads;
+    float   *grads;          /* after model_backward: the gradient; after a
+                                training step: zeros (see grads_zero) */
+    bool     grads_zero;     /* grads hold zeros, so the next training
+                                step's dW products accumulate into them */
 
     bool      compiled;
     loss      loss;

@@ -53,5 +53,15 @@ int  optimizer_init(optimizer *o, optimizer_spec spec, size_t n, char *err);
 void optimizer_free(optimizer *o);
 /* One step: params -= f(grads, state). */
 void optimizer_update(optimizer *o, float *params, const float *grads);
+/* The same step in pieces, so that a piece can be updated while it is
+ * still in cache: optimizer_begin_step counts the step, then
+ * optimizer_update_range updates parameters [first, first + count), once
+ * for every parameter. Each parameter's update depends on its own gradient
+ * and state alone, so the pieces give exactly optimizer_update's result.
+ * clear_grads: zero those gradients once used (the model's next products
+ * then accumulate into them). */
+void optimizer_begin_step(optimizer *o);
+void optimizer_update_range(optimizer *o, float *params, float *grads, size_t first,
+                            size_t count, bool clear_grads);
 
 #endif
