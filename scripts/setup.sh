@@ -6,7 +6,7 @@
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build"
-packages="meson ninja-build pkg-config gcc libc6-dev liblua5.4-dev libreadline-dev zlib1g-dev libopenblas-dev dataset-fashion-mnist"
+packages="meson ninja-build pkg-config gcc libc6-dev liblua5.4-dev libreadline-dev zlib1g-dev libxml2-utils libopenblas-dev dataset-fashion-mnist"
 
 missing=""
 for p in $packages; do
