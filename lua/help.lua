@@ -25,7 +25,8 @@ local function sections()
 end
 
 local aliases = { model = "nn", models = "nn", layer = "nn", datasets = "data", dataset = "data",
-                  tensors = "tensor" }
+                  tensors = "tensor", inspect = "inside", looking = "inside", plot = "inside",
+                  probs = "inside" }
 local kinds = { ["ember.Model"] = "nn", ["ember.Layer"] = "nn", ["ember.Dataset"] = "data",
                 ["ember.Tensor"] = "tensor" }
 
@@ -45,10 +46,10 @@ function help(topic)
   end
   local key = aliases[topic:lower()] or topic:lower()
   for _, part in ipairs(parts) do
-    if part.title:find("`" .. key .. "`", 1, true) then
+    if part.title:find("`" .. key .. "`", 1, true) or part.title:lower():find(key, 1, true) then
       io.write("### ", part.title, "\n", part.text, "\n")
       return
     end
   end
-  print(string.format('help: no topic "%s" (nn, data, tensor)', topic))
+  print(string.format('help: no topic "%s" (nn, inside, data, tensor)', topic))
 end

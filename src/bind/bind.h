@@ -79,5 +79,6 @@ int luaopen_ember(lua_State *L);          /* the "ember" module: seed, threads *
 int luaopen_ember_tensor(lua_State *L);   /* the "tensor" module */
 int luaopen_ember_data(lua_State *L);     /* the "data" module */
 int luaopen_ember_nn(lua_State *L);       /* the "nn" module */
+int luaopen_ember_render(lua_State *L);   /* ember.render, for lua/inspect.lua */
 
 #endif

@@ -138,6 +138,8 @@ int run_open(lua_State *L)
     lua_getglobal(L, "ember");
     lua_pushcfunction(L, embedded);
     lua_setfield(L, -2, "embedded");
+    luaL_requiref(L, "ember.render", luaopen_ember_render, 0);
+    lua_setfield(L, -2, "render");
     lua_getfield(L, -1, "seed");
     lua_setglobal(L, "seed");
     lua_pop(L, 1);

@@ -281,7 +281,7 @@ do
   raises("m:fit: options must be a table such as { epochs = 5 } (got number)", m.fit, m, ds, 5)
   raises("m:fit: epochs must be an integer of at least 0 (got 1.5)", m.fit, m, ds, { epochs = 1.5 })
   raises("m:fit: verbose must be 0, 1 or 2 (got 3)", m.fit, m, ds, { verbose = 3 })
-  raises("bad argument #2 to '?' (the number of batches must be at least 1)", m.step, m, 0, ds)
+  raises("(the number of batches must be at least 1)", m.step, m, 0, ds)
   raises("m:evaluate: expected a dataset", m.evaluate, m, 5)
   assert(m.cursor.seen == 0 and m.built == false, "refused calls train nothing")
   -- A refused call binds no data either (fit's verbose = 3 is checked
