@@ -414,8 +414,10 @@ local function with_records(m, opts, unused_ds)
     prev_loss, prev_samples = 0, 0
     if unused_ds then record_unused(model, unused_ds, epoch) end
     if r.watch and not r.watch.every then look_at_watched(model, epoch, logs.batch) end
-    epoch_started = ember.clock()   -- the report and watching are not the epoch's time
-    if user_epoch then return user_epoch(model, epoch, logs) end
+    local go_on
+    if user_epoch then go_on = user_epoch(model, epoch, logs) end
+    epoch_started = ember.clock()   -- the report, watching, callbacks are not the epoch's time
+    return go_on
   end
   return own
 end
