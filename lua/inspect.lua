@@ -434,25 +434,38 @@ local function unused_option(m, opts, fname)
   return ds
 end
 
+-- Calls a C training method; an error is raised again as if it came from
+-- the user's call (level 2 of the wrapper), without this file's position
+-- in front of the message, so the user sees their own line.
+local function call(name, ...)
+  local results = table.pack(pcall(c[name], ...))
+  if results[1] then return table.unpack(results, 2, results.n) end
+  local err = results[2]
+  if type(err) == "string" then
+    error((err:gsub("^lua/inspect%.lua:%d+: ", "")), 3)
+  end
+  error(err, 0)   -- a table or other value a callback raised: as it is
+end
+
 --- m:fit(data, { ..., unused = test }): as the C fit, and with unused =
 --- a dataset, the unused-unit report before training and after each epoch
 --- goes into m.history.unused.
 function model_methods.fit(m, data, opts)
   local ds = unused_option(m, opts, "m:fit")
-  return c.fit(m, data, with_records(m, opts, ds))
+  return call("fit", m, data, with_records(m, opts, ds))
 end
 
 function model_methods.epoch(m, a, b)
   local opts = (type(a) == "table" and getmetatable(a) == nil) and a or b
   local ds = unused_option(m, opts, "m:epoch")
-  if opts == a then return c.epoch(m, with_records(m, opts, ds)) end
-  return c.epoch(m, a, with_records(m, opts, ds))
+  if opts == a then return call("epoch", m, with_records(m, opts, ds)) end
+  return call("epoch", m, a, with_records(m, opts, ds))
 end
 
 function model_methods.step(m, n, a, b)
   local opts = (type(a) == "table" and getmetatable(a) == nil) and a or b
-  if opts == a then return c.step(m, n, with_records(m, opts, nil)) end
-  return c.step(m, n, a, with_records(m, opts, nil))
+  if opts == a then return call("step", m, n, with_records(m, opts, nil)) end
+  return call("step", m, n, a, with_records(m, opts, nil))
 end
 
 -- ---- comparing models -------------------------------------------------------

@@ -275,7 +275,7 @@ static int compile(lua_State *L, const char *text, bool *incomplete)
 }
 
 /* Prints an error: the message and a short traceback (the shell's own
- * frames, "[C]: in ?" and the like, left out). */
+ * frames, ember's library frames, "[C]: in ?" and the like, left out). */
 static void print_error(lua_State *L)
 {
     const char *msg = lua_tostring(L, -1);
@@ -290,8 +290,15 @@ static void print_error(lua_State *L)
         while (line && shown < 6) {
             const char *next = strchr(line + 1, '\n');
             int len = next ? (int)(next - line - 1) : (int)strlen(line + 1);
-            bool noise = strstr(line + 1, "[C]: in ?") || strstr(line + 1, "stdin:") ||
-                         strstr(line + 1, "in function <stdin");
+            /* The shell's own frames, and those of ember's embedded
+             * library (chunks named "lua/...") and of error() itself, are
+             * not the user's: leave them out. */
+            const char *frame = line + 1 + strspn(line + 1, " \t");
+            bool noise = strstr(frame, "[C]: in ?") ||
+                         (strncmp(frame, "stdin:", 6) == 0 && strstr(frame, "in main chunk")) ||
+                         strncmp(frame, "lua/", 4) == 0 ||
+                         strncmp(frame, "[C]: in function 'error'", 24) == 0 ||
+                         strncmp(frame, "(...tail calls...)", 18) == 0;
             if (!noise && len > 0) {
                 fprintf(stderr, "%s%.*s\n", shown ? "" : "stack traceback:\n", len, line + 1);
                 shown++;
