@@ -147,24 +147,42 @@ static int push_buf(lua_State *L, term_buf *b, int status)
 
 /* ---- renderers --------------------------------------------------------- */
 
+/* The chart a table at idx describes: values =, share =, classes =,
+ * names = (keyed by label), true_label =, predicted =. The arrays live in
+ * scratch userdata on the stack. */
+typedef struct bar_args {
+    const float *values, *share;
+    int units, classes, true_label, predicted;
+    const char **names;
+} bar_args;
+
+static bar_args read_bar_args(lua_State *L, int idx, const char *fname)
+{
+    luaL_checktype(L, idx, LUA_TTABLE);
+    bar_args a;
+    int n_share = 0;
+    lua_getfield(L, idx, "values");
+    a.values = read_floats(L, -1, &a.units, "values");
+    lua_getfield(L, idx, "share");
+    a.share = lua_isnil(L, -1) ? NULL : read_floats(L, -1, &n_share, "share");
+    if (a.share && n_share != a.units)
+        luaL_error(L, "%s: %d shares for %d values", fname, n_share, a.units);
+    a.classes = opt_int(L, idx, "classes", a.units);
+    lua_getfield(L, idx, "names");
+    a.names = read_names(L, -1, a.classes < a.units ? a.classes : a.units);
+    a.true_label = opt_int(L, idx, "true_label", -1);
+    a.predicted = opt_int(L, idx, "predicted", -1);
+    return a;
+}
+
 /* render.bars { values =, share =, classes =, names =, true_label =,
  *               predicted =, top =, collapse =, width = } -> text */
 static int render_bars(lua_State *L)
 {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    int units, n_share = 0;
-    lua_getfield(L, 1, "values");
-    const float *values = read_floats(L, -1, &units, "values");
-    lua_getfield(L, 1, "share");
-    const float *share = lua_isnil(L, -1) ? NULL : read_floats(L, -1, &n_share, "share");
-    if (share && n_share != units)
-        return luaL_error(L, "render.bars: %d shares for %d values", n_share, units);
-    int classes = opt_int(L, 1, "classes", units);
-    lua_getfield(L, 1, "names");
-    const char **names = read_names(L, -1, classes < units ? classes : units);
-    term_bars chart = {.values = values, .share = share, .units = units, .classes = classes,
-                       .names = names, .true_label = opt_int(L, 1, "true_label", -1),
-                       .predicted = opt_int(L, 1, "predicted", -1), .top = opt_int(L, 1, "top", 0),
+    bar_args a = read_bar_args(L, 1, "render.bars");
+    term_bars chart = {.values = a.values, .share = a.share, .units = a.units, .classes = a.classes,
+                       .names = a.names, .true_label = a.true_label, .predicted = a.predicted,
+                       .top = opt_int(L, 1, "top", 0),
                        .collapse_unused = opt_bool(L, 1, "collapse", false)};
     term_buf b;
     term_buf_init(&b);
@@ -359,20 +377,10 @@ static int render_svg_lines(lua_State *L)
 static int render_svg_bars(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
-    luaL_checktype(L, 2, LUA_TTABLE);
-    int units, n_share = 0;
-    lua_getfield(L, 2, "values");
-    const float *values = read_floats(L, -1, &units, "values");
-    lua_getfield(L, 2, "share");
-    const float *share = lua_isnil(L, -1) ? NULL : read_floats(L, -1, &n_share, "share");
-    if (share && n_share != units)
-        return luaL_error(L, "render.svg_bars: %d shares for %d values", n_share, units);
-    int classes = opt_int(L, 2, "classes", units);
-    lua_getfield(L, 2, "names");
-    const char **names = read_names(L, -1, classes < units ? classes : units);
-    svg_bar_chart chart = {.values = values, .share = share, .units = units, .classes = classes,
-                           .names = names, .true_label = opt_int(L, 2, "true_label", -1),
-                           .predicted = opt_int(L, 2, "predicted", -1), .title = opt_string(L, 2, "title")};
+    bar_args a = read_bar_args(L, 2, "render.svg_bars");
+    svg_bar_chart chart = {.values = a.values, .share = a.share, .units = a.units, .classes = a.classes,
+                           .names = a.names, .true_label = a.true_label, .predicted = a.predicted,
+                           .title = opt_string(L, 2, "title")};
     char err[EMBER_ERR_SIZE];
     if (svg_write_bar_chart(path, &chart, err) < 0)
         return luaL_error(L, "%s", err);
