@@ -32,6 +32,7 @@
 #include "core/gemm.h"
 #include "core/model.h"
 #include "core/train.h"
+#include "io/checkpoint.h"
 #include "term/progress.h"
 
 #define LAYERSPEC_MT "ember.LayerSpec"
@@ -1413,6 +1414,263 @@ static int layer_tostring(lua_State *L)
     return 1;
 }
 
+/* ---- checkpoints and snapshots ------------------------------------------
+ *
+ * m:save(path) and nn.load(path) go through src/io/checkpoint.c; a
+ * Snapshot is the same encoding kept in memory, inside its userdata, so
+ * the collector knows its true size (a malloc'd copy would be invisible
+ * to it, and a loop taking snapshots could pile up gigabytes before a
+ * collection) and there is nothing for __gc to free. Restoring parses it
+ * back (checked like a file) and moves the state into the model.
+ *
+ * The history goes to C as a checkpoint_history whose arrays live in a
+ * scratch userdata, not malloc: a Lua error half-way leaves only garbage
+ * for the collector. The way back (a parsed checkpoint's history into a
+ * Lua table) runs under lua_pcall, so a memory error there cannot leak
+ * the C arrays. */
+
+#define SNAPSHOT_MT "ember.Snapshot"
+
+typedef struct lsnapshot {
+    int64_t       epoch, batch, seen, batches;   /* the cursor, for printing */
+    size_t        len;
+    unsigned char bytes[];                       /* checkpoint_encode's */
+} lsnapshot;
+
+static int compare_lists(const void *a, const void *b)
+{
+    return strcmp(((const checkpoint_list *)a)->name, ((const checkpoint_list *)b)->name);
+}
+
+/* A list that can be kept: a string key of 1..64 bytes naming a sequence
+ * of numbers. Anything else a user put in the history table is skipped. */
+static bool savable_list(lua_State *L, size_t *n)
+{
+    size_t name_len;
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TTABLE)
+        return false;
+    const char *name = lua_tolstring(L, -2, &name_len);
+    if (name_len < 1 || name_len > CHECKPOINT_MAX_NAME || strlen(name) != name_len)
+        return false;
+    *n = lua_rawlen(L, -1);
+    for (size_t i = 1; i <= *n; i++) {
+        bool number = lua_rawgeti(L, -1, (lua_Integer)i) == LUA_TNUMBER;
+        lua_pop(L, 1);
+        if (!number)
+            return false;
+    }
+    return true;
+}
+
+/* The model's history as C lists, sorted by name (so the bytes of a file
+ * do not depend on table order); pushes the scratch userdata holding them. */
+static checkpoint_history history_to_c(lua_State *L, const char *fname)
+{
+    lua_getiuservalue(L, 1, UV_HISTORY);
+    int h = lua_gettop(L);
+    size_t lists = 0, values = 0, n;
+    if (lua_istable(L, h)) {
+        lua_pushnil(L);
+        while (lua_next(L, h)) {
+            if (savable_list(L, &n)) {
+                lists++;
+                values += n;
+            }
+            lua_pop(L, 1);
+        }
+    }
+    if (lists > CHECKPOINT_MAX_LISTS)
+        luaL_error(L, "%s: the history holds %d lists (at most %d can be kept)", fname, (int)lists,
+                   CHECKPOINT_MAX_LISTS);
+    checkpoint_list *list = lua_newuserdatauv(L, lists * sizeof *list + values * sizeof(double), 0);
+    double *value = (double *)(list + lists);
+    checkpoint_history out = {.n = lists, .lists = list};
+    if (lists == 0)
+        return out;
+    lua_pushnil(L);
+    while (lua_next(L, h)) {
+        if (savable_list(L, &n)) {
+            memset(list, 0, sizeof *list);
+            memcpy(list->name, lua_tostring(L, -2), lua_rawlen(L, -2));
+            list->n = n;
+            list->values = value;
+            /* Integers (the epoch numbers) come back as integers; one
+             * beyond 2^53 would not survive a double, so then floats. */
+            list->integers = true;
+            for (size_t i = 1; i <= n; i++) {
+                lua_rawgeti(L, -1, (lua_Integer)i);
+                int isint;
+                lua_Integer k = lua_tointegerx(L, -1, &isint);
+                list->integers = list->integers && lua_isinteger(L, -1) && isint &&
+                                 k >= -((lua_Integer)1 << 53) && k <= ((lua_Integer)1 << 53);
+                *value++ = lua_tonumber(L, -1);
+                lua_pop(L, 1);
+            }
+            list++;
+        }
+        lua_pop(L, 1);
+    }
+    qsort(out.lists, out.n, sizeof *out.lists, compare_lists);
+    return out;
+}
+
+/* (lightuserdata checkpoint_history) -> a History table; under pcall. */
+static int push_history(lua_State *L)
+{
+    const checkpoint_history *h = lua_touserdata(L, 1);
+    lua_createtable(L, 0, (int)h->n);
+    luaL_setmetatable(L, HISTORY_MT);
+    for (size_t i = 0; i < h->n; i++) {
+        const checkpoint_list *l = &h->lists[i];
+        lua_createtable(L, (int)l->n, 0);
+        for (size_t k = 0; k < l->n; k++) {
+            if (l->integers)   /* checked on loading: exact integers */
+                lua_pushinteger(L, (lua_Integer)l->values[k]);
+            else
+                lua_pushnumber(L, l->values[k]);
+            lua_rawseti(L, -2, (lua_Integer)k + 1);
+        }
+        lua_setfield(L, -2, l->name);
+    }
+    return 1;
+}
+
+/* Pushes the history of c as a table; on a Lua error, frees c and raises. */
+static void push_checkpoint_history(lua_State *L, checkpoint *c)
+{
+    lua_pushcfunction(L, push_history);
+    lua_pushlightuserdata(L, &c->history);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        checkpoint_free(c);
+        lua_error(L);
+    }
+}
+
+static checkpoint_extras lmodel_extras(const lmodel *lm)
+{
+    return (checkpoint_extras){.batch_size = lm->batch_size, .accuracy = lm->accuracy};
+}
+
+/* m:save(path) -> true: the whole training state, written atomically. */
+static int model_save(lua_State *L)
+{
+    lmodel *lm = check_model(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    if (!lm->m.built)
+        return luaL_error(L, "m:save: the model is not built yet, so it has no weights to keep: train it, "
+                             "or call m:build{28, 28} first");
+    checkpoint_history h = history_to_c(L, "m:save");
+    checkpoint_extras x = lmodel_extras(lm);
+    char err[EMBER_ERR_SIZE];
+    if (checkpoint_save(path, &lm->m, &x, &h, err) < 0)
+        raise_core(L, "m:save", err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* nn.load(path) -> a new Model, exactly as it was saved (without data). */
+static int nn_load(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    /* A safe, empty model first: __gc can always run. */
+    lmodel *lm = lua_newuserdatauv(L, sizeof *lm, MODEL_UVALUES);
+    memset(lm, 0, sizeof *lm);
+    luaL_setmetatable(L, MODEL_MT);
+    checkpoint c;
+    char err[EMBER_ERR_SIZE];
+    if (checkpoint_load(path, &c, err) < 0)
+        raise_core(L, "nn.load", err);
+    push_checkpoint_history(L, &c);
+    lua_setiuservalue(L, -2, UV_HISTORY);
+    lm->m = c.model;   /* moved: the userdata owns it now */
+    lm->ready = true;
+    lm->batch_size = c.extras.batch_size;
+    lm->accuracy = c.extras.accuracy;
+    checkpoint_history_free(&c.history);
+    return 1;
+}
+
+/* m:snapshot() -> a Snapshot: the whole training state, in memory. */
+static int model_snapshot(lua_State *L)
+{
+    lmodel *lm = check_model(L, 1);
+    if (!lm->m.built)
+        return luaL_error(L, "m:snapshot: the model is not built yet, so there is nothing to keep: train it, "
+                             "or call m:build{28, 28} first");
+    checkpoint_history h = history_to_c(L, "m:snapshot");
+    checkpoint_extras x = lmodel_extras(lm);
+    size_t len = checkpoint_size(&lm->m, &h);
+    lsnapshot *s = lua_newuserdatauv(L, sizeof *s + len, 0);
+    const train_cursor *c = &lm->m.cursor;
+    s->epoch = c->epoch;
+    s->batch = c->batch;
+    s->seen = c->seen;
+    s->batches = c->batch_size ? (int64_t)((c->count + c->batch_size - 1) / c->batch_size) : 0;
+    s->len = len;
+    checkpoint_encode(&lm->m, &x, &h, s->bytes);
+    luaL_setmetatable(L, SNAPSHOT_MT);
+    return 1;
+}
+
+/* m:restore(s): back to the state s holds; the bound data stays. */
+static int model_restore(lua_State *L)
+{
+    lmodel *lm = check_model(L, 1);
+    const lsnapshot *s = luaL_checkudata(L, 2, SNAPSHOT_MT);
+    checkpoint c;
+    char err[EMBER_ERR_SIZE];
+    if (checkpoint_parse(s->bytes, s->len, "snapshot", &c, err) < 0)
+        raise_core(L, "m:restore", err);
+    /* Everything that can fail first: the history table, the checks. */
+    push_checkpoint_history(L, &c);
+    if (checkpoint_restore(&lm->m, &c, err) < 0) {
+        checkpoint_free(&c);
+        return luaL_error(L, "m:restore: cannot restore the snapshot: %s", err);
+    }
+    lua_setiuservalue(L, 1, UV_HISTORY);
+    lm->batch_size = c.extras.batch_size;
+    lm->accuracy = c.extras.accuracy;
+    checkpoint_free(&c);
+    return 0;
+}
+
+static int snapshot_tostring(lua_State *L)
+{
+    const lsnapshot *s = luaL_checkudata(L, 1, SNAPSHOT_MT);
+    if (s->batch > 0)
+        lua_pushfstring(L, "snapshot: epoch %d, batch %d/%d, %d samples seen", (int)s->epoch + 1, (int)s->batch,
+                        (int)s->batches, (int)s->seen);
+    else
+        lua_pushfstring(L, "snapshot: %d epoch%s done, %d samples seen", (int)s->epoch, s->epoch == 1 ? "" : "s",
+                        (int)s->seen);
+    return 1;
+}
+
+/* s.epoch (epochs completed), s.batch (batches into the next), s.seen,
+ * s.bytes (its size in memory). */
+static int snapshot_index(lua_State *L)
+{
+    const lsnapshot *s = luaL_checkudata(L, 1, SNAPSHOT_MT);
+    const char *key = luaL_checkstring(L, 2);
+    if (strcmp(key, "epoch") == 0)
+        lua_pushinteger(L, s->epoch);
+    else if (strcmp(key, "batch") == 0)
+        lua_pushinteger(L, s->batch);
+    else if (strcmp(key, "seen") == 0)
+        lua_pushinteger(L, s->seen);
+    else if (strcmp(key, "bytes") == 0)
+        lua_pushinteger(L, (lua_Integer)s->len);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+static const luaL_Reg snapshot_meta[] = {
+    {"__index", snapshot_index},
+    {"__tostring", snapshot_tostring},
+    {NULL, NULL},
+};
+
 /* ---- registration ------------------------------------------------------ */
 
 static const luaL_Reg model_methods[] = {
@@ -1425,6 +1683,9 @@ static const luaL_Reg model_methods[] = {
     {"evaluate", model_evaluate_lua},
     {"predict", model_predict_lua},
     {"classify", model_classify},
+    {"save", model_save},
+    {"snapshot", model_snapshot},
+    {"restore", model_restore},
     {NULL, NULL},
 };
 
@@ -1449,6 +1710,7 @@ static const luaL_Reg nn_functions[] = {
     {"adam", nn_adam},
     {"sgd", nn_sgd},
     {"rmsprop", nn_rmsprop},
+    {"load", nn_load},
     {NULL, NULL},
 };
 
@@ -1476,6 +1738,9 @@ int luaopen_ember_nn(lua_State *L)
     luaL_newmetatable(L, HISTORY_MT);
     lua_pop(L, 1);
     luaL_newmetatable(L, LOGS_MT);   /* __tostring in lua/model.lua */
+    lua_pop(L, 1);
+    luaL_newmetatable(L, SNAPSHOT_MT);
+    luaL_setfuncs(L, snapshot_meta, 0);
     lua_pop(L, 1);
 
     luaL_newlib(L, nn_functions);

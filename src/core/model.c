@@ -6,10 +6,13 @@
  * allocates everything first, then commits). */
 #include "core/model.h"
 
+#include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "core/fp.h"
@@ -19,6 +22,23 @@
 /* Refuse single buffers past this many floats (16 GiB): a typo such as
  * dense(1e9) gets a message, not an attempt to allocate it. */
 #define MAX_FLOATS ((size_t)1 << 32)
+
+/* A parameter costs its weight, its gradient and up to two optimizer
+ * moments (Adam): the figure messages about model size use. */
+#define BYTES_PER_PARAM 16.0
+
+/* Bytes of physical memory, or 0 if unknown. A model that needs more
+ * would be refused by calloc or, with overcommit, die when touched:
+ * better refused up front with the figure. */
+static double physical_memory(void)
+{
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && size > 0)
+        return (double)pages * (double)size;
+#endif
+    return 0.0;
+}
 
 void model_init(model *m, uint64_t seed)
 {
@@ -122,13 +142,22 @@ int model_build(model *m, int rank, const int *shape, char *err)
             }
             size_t weights = width * (size_t)l->units;
             if (weights > MAX_FLOATS)
-                return ember_fail(err, "layer %d (dense %d) would need %zu weights (%.1f GB): too large", i + 1, l->units, weights, weights * 4.0 / 1e9);
+                return ember_fail(err, "layer %d (dense %d) would need %zu weights, %.1f GB of memory with their "
+                                       "gradients and optimizer state (%.1f GB for the weights alone): too large "
+                                       "(at most %zu weights a layer)", i + 1, l->units, weights,
+                                  weights * BYTES_PER_PARAM / 1e9, weights * 4.0 / 1e9, MAX_FLOATS);
             n_params += weights + (size_t)l->units;
             width = (size_t)l->units;
         }
     }
     if (n_params > MAX_FLOATS)
-        return ember_fail(err, "the model would have %zu parameters (%.1f GB with gradients and optimizer state): too large", n_params, n_params * 16.0 / 1e9);
+        return ember_fail(err, "the model would have %zu parameters, %.1f GB of memory with gradients and optimizer "
+                               "state: too large (at most %zu)", n_params, n_params * BYTES_PER_PARAM / 1e9, MAX_FLOATS);
+    double memory = physical_memory();
+    if (memory > 0 && n_params * BYTES_PER_PARAM > memory)
+        return ember_fail(err, "the model would have %zu parameters, %.1f GB of memory with gradients and optimizer "
+                               "state, more than the %.1f GB this machine has", n_params,
+                          n_params * BYTES_PER_PARAM / 1e9, memory / 1e9);
 
     float *params = calloc(n_params, sizeof *params);
     float *grads = calloc(n_params, sizeof *grads);
@@ -358,25 +387,144 @@ const float *model_forward(model *m, const float *x, int rows, bool training)
     return in;
 }
 
-/* The backward pass; with update set, also the optimizer's step, a dense
- * layer at a time: as soon as a layer's gradient is complete and its
- * weights have served the gradient of its input (dX = dZ W^T), its
- * parameters are updated while w and dw are still in cache, instead of in
- * one pass over all parameters at the end, which found them in memory.
- * The numbers are the same: each parameter's update depends on its own
- * gradient alone, and no layer below reads another layer's weights. */
-static double backward(model *m, const float *x, int rows, const int32_t *labels,
-                       const float *targets, bool update)
+/* ---- backward pass and update --------------------------------------------
+ *
+ * Two passes. propagate() runs the chain top down: each dense layer's
+ * dL/dz (activation backward, in place in its g) and every layer's
+ * dL/d(input) (dX = dZ W^T, from the weights as they were). It updates
+ * nothing, so whatever it finds, the model is as before the batch.
+ * Then, per dense layer, the weight gradients (dW = X^T dZ, db = column
+ * sums of dZ) and, when training, the optimizer's step on that layer
+ * right away, while w and dw are still in cache, instead of one pass over
+ * all parameters at the end, which found them in memory. The numbers are
+ * those of a plain backward-then-update: each parameter's update depends
+ * on its own gradient alone, and dX used the weights before any update.
+ *
+ * Non-finite values: a training step refuses a batch whose loss, outputs
+ * or gradients are not finite before it changes anything. propagate
+ * checks every dZ (small: rows x units). The weight gradients are checked
+ * without a pass over them: dW's entries are sums of rows products
+ * X[r][i] * dZ[r][j], so with finite X and dZ they cannot overflow when
+ * rows * max|X| * max|dZ| is far below FLT_MAX (the factor 2 covers
+ * rounding in any summation order), nor db when rows * max|dZ| is. Only
+ * when that bound fails (gradients near 1e38: training is diverging) are
+ * all weight gradients computed first and checked before any update; that
+ * path gives the same numbers, only slower. */
+
+/* The largest |v[i]|, or infinity if any value is NaN or infinite. On
+ * the bits: without its sign a float orders as an unsigned integer, and
+ * exactly the infinities and NaNs are at or above 0x7f800000, so this is
+ * one integer max reduction, which vectorises (a float max with NaN
+ * checks does not, and this runs on every layer's input and dZ). */
+static float max_abs(const float *v, size_t n)
+{
+    uint32_t largest = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &v[i], sizeof bits);
+        bits &= 0x7fffffffu;
+        largest = bits > largest ? bits : largest;
+    }
+    if (largest >= 0x7f800000u)
+        return INFINITY;
+    float f;
+    memcpy(&f, &largest, sizeof f);
+    return f;
+}
+
+static bool all_finite(const float *v, size_t n)
+{
+    return !v || max_abs(v, n) <= FLT_MAX;
+}
+
+/* max_x counts as at least 1 so that the one bound covers db too. */
+static bool weight_gradients_bounded(int rows, float max_x, float max_dz)
+{
+    double bound = (double)rows * max_dz * (max_x > 1.0f ? max_x : 1.0f);
+    return max_x <= FLT_MAX && max_dz <= FLT_MAX && 2.0 * bound < FLT_MAX;
+}
+
+static const char *nonfinite_name(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (isnan(v[i]))
+            return "NaN";
+    return "infinity";
+}
+
+/* The end of every message about a refused batch. */
+static int nonfinite_fail(const model *m, char *err, const char *what)
+{
+    return ember_fail(err, "%s: lower the learning rate (now %g), or check the data; "
+                           "the weights, optimizer state and cursor are as they were before this batch",
+                      what, (double)m->opt.spec.learning_rate);
+}
+
+/* Names the first non-finite value among the input and the layers'
+ * outputs below layer `below` (n_layers for all of them) into what;
+ * false if there is none. */
+static bool first_nonfinite(const model *m, const float *x, int rows, int below, char *what, size_t size)
+{
+    static const char *const kinds[] = {"dense", "flatten", "dropout"};
+    size_t n = (size_t)rows * m->input_size;
+    if (!all_finite(x, n)) {
+        for (size_t i = 0; i < n; i++)
+            if (!isfinite(x[i])) {
+                snprintf(what, size, "the input holds %s (sample %zu of the batch)",
+                         isnan(x[i]) ? "NaN" : "infinity", i / m->input_size + 1);
+                break;
+            }
+        return true;
+    }
+    for (int i = 0; i < below; i++) {
+        const layer *l = &m->layers[i];
+        size_t out = (size_t)rows * l->out;
+        const float *bad = !all_finite(l->z, out) ? l->z : !all_finite(l->y, out) ? l->y : NULL;
+        if (!bad)
+            continue;
+        size_t nw = l->kind == LAYER_DENSE ? (size_t)l->in * l->out + (size_t)l->out : 0;
+        if (nw && !all_finite(l->w, nw))
+            /* An update overflowed on an earlier batch, which was not caught
+             * then: only gradients are checked before an update. */
+            snprintf(what, size, "layer %d (dense) produced %s because its weights hold %s "
+                     "(an earlier update overflowed)", i + 1, nonfinite_name(bad, out), nonfinite_name(l->w, nw));
+        else
+            snprintf(what, size, "layer %d (%s) produced %s", i + 1, kinds[l->kind], nonfinite_name(bad, out));
+        return true;
+    }
+    return false;
+}
+
+/* A batch whose outputs or loss are not finite: names the first layer
+ * whose output is (the input itself, if that is where it starts). Runs
+ * only on failure, so it may look at everything. */
+static int forward_failure(const model *m, const float *x, int rows, double loss, char *err)
+{
+    char what[EMBER_ERR_SIZE];
+    if (!first_nonfinite(m, x, rows, m->n_layers, what, sizeof what))
+        snprintf(what, sizeof what, "the loss is %s although the outputs are finite", isnan(loss) ? "NaN" : "infinite");
+    return nonfinite_fail(m, err, what);
+}
+
+/* Layer i's gradient is not finite. A relu zeroes a NaN in its input, so
+ * the outputs can be finite while a NaN below it (in the input data, say)
+ * reaches the weight gradients: name that first if there is one. */
+static int gradient_failure(const model *m, int i, const float *g, size_t n, const float *x, int rows, char *err)
+{
+    char what[EMBER_ERR_SIZE];
+    if (!first_nonfinite(m, x, rows, i, what, sizeof what))
+        snprintf(what, sizeof what, "the gradient of layer %d (dense) went %s (the loss and outputs are finite)",
+                 i + 1, nonfinite_name(g, n));
+    return nonfinite_fail(m, err, what);
+}
+
+/* Pass one (see above). With check set (training), each dense layer's dZ
+ * must be finite: returns -1 with *bad the layer if not; *bounded tells
+ * whether every weight gradient is sure to be finite. */
+static int propagate(model *m, const float *x, int rows, bool check, int *bad, bool *bounded)
 {
     layer *last = &m->layers[m->n_layers - 1];
-    double loss = loss_compute(m->loss, last->act, last->z, last->y, rows, last->out,
-                               labels, targets, last->g);
-    /* Gradients known to be zero (the last update cleared them) let the dW
-     * products accumulate (beta 1): with beta 0 OpenBLAS first makes a pass
-     * of its own zeroing dW, ~15 % of a batch-32 step's GEMM time. */
-    const float dw_beta = update && m->grads_zero ? 1.0f : 0.0f;
-    if (update)
-        optimizer_begin_step(&m->opt);
+    *bounded = true;
     for (int i = m->n_layers - 1; i >= 0; i--) {
         layer *l = &m->layers[i];
         const float *in = i > 0 ? m->layers[i - 1].y : x;
@@ -384,20 +532,17 @@ static double backward(model *m, const float *x, int rows, const int32_t *labels
         if (l->kind == LAYER_DENSE) {
             if (l != last)
                 activation_backward(l->act, l->y, l->g, rows, l->out);
-            /* dW = X^T dZ, db = column sums of dZ, dX = dZ W^T. */
-            gemm(true, false, l->in, l->out, rows, 1.0f, in, l->in, l->g, l->out, dw_beta, l->dw, l->out);
-            for (int j = 0; j < l->out; j++)
-                l->db[j] = 0.0f;
-            for (int r = 0; r < rows; r++) {
-                const float *gr = l->g + (size_t)r * l->out;
-                for (int j = 0; j < l->out; j++)
-                    l->db[j] += gr[j];
+            if (check) {
+                float max_dz = max_abs(l->g, (size_t)rows * l->out);
+                if (!(max_dz <= FLT_MAX)) {
+                    *bad = i;
+                    return -1;
+                }
+                float max_x = max_abs(in, (size_t)rows * l->in);
+                *bounded = *bounded && weight_gradients_bounded(rows, max_x, max_dz);
             }
             if (dest)
                 gemm(false, true, rows, l->in, l->out, 1.0f, l->g, l->out, l->w, l->out, 0.0f, dest, l->in);
-            if (update)   /* w and b are contiguous in params: one range */
-                optimizer_update_range(&m->opt, m->params, m->grads, (size_t)(l->w - m->params),
-                                       (size_t)l->in * l->out + (size_t)l->out, true);
         } else if (l->kind == LAYER_DROPOUT && dest) {
             size_t n = (size_t)rows * l->out;
             if (l->rate > 0.0f)
@@ -407,14 +552,100 @@ static double backward(model *m, const float *x, int rows, const int32_t *labels
                 memcpy(dest, l->g, n * sizeof *dest);
         }
     }
-    m->grads_zero = update;   /* every parameter belongs to a dense layer */
-    return loss;
+    return 0;
+}
+
+/* dW = X^T dZ (beta 1 accumulates into gradients known to be zero) and
+ * db = column sums of dZ, for dense layer i. */
+static void weight_gradients(model *m, int i, const float *x, int rows, float beta)
+{
+    layer *l = &m->layers[i];
+    const float *in = i > 0 ? m->layers[i - 1].y : x;
+    gemm(true, false, l->in, l->out, rows, 1.0f, in, l->in, l->g, l->out, beta, l->dw, l->out);
+    for (int j = 0; j < l->out; j++)
+        l->db[j] = 0.0f;
+    for (int r = 0; r < rows; r++) {
+        const float *gr = l->g + (size_t)r * l->out;
+        for (int j = 0; j < l->out; j++)
+            l->db[j] += gr[j];
+    }
+}
+
+/* The optimizer's step on dense layer l: w and b are contiguous in
+ * params, one range; its gradients are zeroed once used. */
+static void update_layer(model *m, const layer *l)
+{
+    optimizer_update_range(&m->opt, m->params, m->grads, (size_t)(l->w - m->params),
+                           (size_t)l->in * l->out + (size_t)l->out, true);
 }
 
 double model_backward(model *m, const float *x, int rows,
                       const int32_t *labels, const float *targets)
 {
-    return backward(m, x, rows, labels, targets, false);
+    layer *last = &m->layers[m->n_layers - 1];
+    double loss = loss_compute(m->loss, last->act, last->z, last->y, rows, last->out,
+                               labels, targets, last->g);
+    int bad;
+    bool bounded;
+    propagate(m, x, rows, false, &bad, &bounded);
+    for (int i = m->n_layers - 1; i >= 0; i--)
+        if (m->layers[i].kind == LAYER_DENSE)
+            weight_gradients(m, i, x, rows, 0.0f);
+    m->grads_zero = false;
+    return loss;
+}
+
+/* Backward and update after model_forward(training): refuses (returns -1,
+ * nothing changed) a batch whose outputs, loss or gradients are not
+ * finite. */
+static int backward_update(model *m, const float *x, int rows, const int32_t *labels,
+                           const float *targets, double *loss_out, char *err)
+{
+    layer *last = &m->layers[m->n_layers - 1];
+    size_t n_out = (size_t)rows * last->out;
+    double loss = loss_compute(m->loss, last->act, last->z, last->y, rows, last->out,
+                               labels, targets, last->g);
+    /* The outputs and the loss tell whether the forward pass went wrong:
+     * a NaN anywhere below reaches them, unless a relu zeroed it. */
+    if (!isfinite(loss) || !all_finite(last->y, n_out) || !all_finite(last->z, n_out))
+        return forward_failure(m, x, rows, loss, err);
+    int bad;
+    bool bounded;
+    if (propagate(m, x, rows, true, &bad, &bounded) < 0)
+        return gradient_failure(m, bad, m->layers[bad].g, (size_t)rows * m->layers[bad].out, x, rows, err);
+
+    /* Gradients known to be zero (the last update cleared them) let the dW
+     * products accumulate (beta 1): with beta 0 OpenBLAS first makes a pass
+     * of its own zeroing dW, ~15 % of a batch-32 step's GEMM time. */
+    const float dw_beta = m->grads_zero ? 1.0f : 0.0f;
+    if (bounded) {
+        optimizer_begin_step(&m->opt);
+        for (int i = m->n_layers - 1; i >= 0; i--) {
+            if (m->layers[i].kind != LAYER_DENSE)
+                continue;
+            weight_gradients(m, i, x, rows, dw_beta);
+            update_layer(m, &m->layers[i]);
+        }
+    } else {
+        /* Diverging: every weight gradient first, checked, then the step. */
+        for (int i = m->n_layers - 1; i >= 0; i--)
+            if (m->layers[i].kind == LAYER_DENSE)
+                weight_gradients(m, i, x, rows, dw_beta);
+        m->grads_zero = false;   /* they hold this batch's gradients now */
+        for (int i = m->n_layers - 1; i >= 0; i--) {
+            const layer *l = &m->layers[i];
+            size_t nw = (size_t)l->in * l->out + (size_t)l->out;
+            if (l->kind == LAYER_DENSE && !all_finite(l->dw, nw))
+                return gradient_failure(m, i, l->dw, nw, x, rows, err);
+        }
+        optimizer_begin_step(&m->opt);
+        for (int i = m->n_layers - 1; i >= 0; i--)
+            if (m->layers[i].kind == LAYER_DENSE)
+                update_layer(m, &m->layers[i]);
+    }
+    m->grads_zero = true;   /* every parameter belongs to a dense layer */
+    *loss_out = loss;
+    return 0;
 }
 
 int model_train_batch(model *m, const float *x, const int32_t *labels,
@@ -443,11 +674,17 @@ int model_train_batch(model *m, const float *x, const int32_t *labels,
         targets = m->targets;
     }
     fp_mode mode = fp_enter();
+    rng before = m->rng;   /* dropout draws from it: a refused batch puts it back */
     const float *y = model_forward(m, x, rows, true);
     /* Accuracy first: the output layer's y is not touched by backward. */
     double correct = accuracy_sum(m->loss, y, rows, outs, labels, sparse ? NULL : targets);
-    double loss = backward(m, x, rows, sparse ? labels : NULL, sparse ? NULL : targets, true);
+    double loss = 0.0;
+    int status = backward_update(m, x, rows, sparse ? labels : NULL, sparse ? NULL : targets, &loss, err);
     fp_leave(mode);
+    if (status < 0) {
+        m->rng = before;
+        return -1;
+    }
     if (out)
         *out = (batch_stats){.loss = loss, .correct = correct, .rows = rows};
     return 0;

@@ -91,6 +91,12 @@ int train_steps(model *m, const sample_source *src, const train_options *o,
     int status = 0;
 
     while (max_batches < 0 || batches < max_batches) {
+        /* A refused batch (non-finite loss, say) must leave the model as
+         * before it, so the shuffle start_epoch draws is put back too
+         * (with the cursor's figures; its order array, which the next
+         * epoch refills anyway, stays as reallocated). */
+        rng rng_before = m->rng;
+        train_cursor before = *c;
         if (c->batch == 0 && start_epoch(m, src, batch_size, !(o && o->no_shuffle), err) < 0) {
             status = -1;
             break;
@@ -101,6 +107,15 @@ int train_steps(model *m, const sample_source *src, const train_options *o,
 
         batch_stats st;
         if (model_train_batch(m, m->x, m->labels, NULL, rows, &st, err) < 0) {
+            m->rng = rng_before;
+            before.order = c->order;
+            before.count = c->count;
+            *c = before;
+            if (err) {   /* where training stopped, as people count: from 1 */
+                char why[EMBER_ERR_SIZE];
+                snprintf(why, sizeof why, "%s", err);
+                ember_fail(err, "epoch %lld, batch %lld: %s", (long long)c->epoch + 1, (long long)c->batch + 1, why);
+            }
             status = -1;
             break;
         }
