@@ -58,17 +58,17 @@ for _, setup in ipairs(setups) do
     rows[#rows + 1] = { name = name, error = err }
   else
     models[#models + 1] = m
-    local u = m.history.unused
-    for k, epoch in ipairs(u.epoch) do
+    local h = m.history
+    for k, epoch in ipairs(h.unused_epoch) do
       rows[#rows + 1] = { name = name, epoch = epoch, accuracy = accuracy[epoch], unused = setup[1] > 10,
-                          argmax = math.floor(u.argmax_share[k] * #test + 0.5), mass = u.mass[k],
-                          largest = u.largest[k] }
+                          argmax = math.floor(h.unused_argmax_share[k] * #test + 0.5),
+                          mass = h.unused_mass[k], largest = h.unused_largest[k] }
     end
     if setup[1] == 30 then
       print("\nThe same after training:")
       m:probs(test, 61)
       print("\nThe share of the outputs on the 20 unused units, epoch by epoch:")
-      plot({ ["mass on unused units"] = u.mass }, { x_first = 0 })
+      plot({ ["mass on unused units"] = h.unused_mass }, { x_first = 0 })
     end
   end
 end

@@ -27,7 +27,7 @@ end
 local aliases = { model = "nn", models = "nn", layer = "nn", datasets = "data", dataset = "data",
                   tensors = "tensor", inspect = "inside", looking = "inside", plot = "inside",
                   probs = "inside" }
-local kinds = { ["ember.Model"] = "nn", ["ember.Layer"] = "nn", ["ember.Dataset"] = "data",
+local kinds = { ["ember.Model"] = "nn", ["ember.Layer"] = "nn", ["ember.Snapshot"] = "nn", ["ember.Dataset"] = "data",
                 ["ember.Tensor"] = "tensor" }
 
 function help(topic)

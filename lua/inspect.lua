@@ -176,8 +176,8 @@ local function history_charts(h)
   end
   chart({ "loss", "val_loss" }, "loss")
   chart({ "accuracy", "val_accuracy" }, "accuracy")
-  if h.unused and h.unused.mass then
-    charts[#charts + 1] = { series = { { name = "mass on unused units", y = h.unused.mass } },
+  if h.unused_mass and #h.unused_mass > 0 then
+    charts[#charts + 1] = { series = { { name = "mass on unused units", y = h.unused_mass } },
                             title = "unused units", x_first = 0 }
   end
   return charts
@@ -312,17 +312,20 @@ function model_methods.unused(m, ds)
   return r
 end
 
--- Into m.history.unused: { epoch = {0, 1, ...}, argmax_share, mass, max_mass, largest }.
+-- Into the history as flat lists (so checkpoints keep them, and CSV and
+-- JSON export them): unused_epoch = {0, 1, ...} and, row for row,
+-- unused_argmax_share, unused_mass, unused_max_mass, unused_largest.
+local unused_keys = { "argmax_share", "mass", "max_mass", "largest" }
 local function record_unused(m, ds, epoch)
   local r = m:unused(ds)
   local h = m.history
-  h.unused = h.unused or { epoch = {}, argmax_share = {}, mass = {}, max_mass = {}, largest = {} }
-  local u = h.unused
-  u.epoch[#u.epoch + 1] = epoch
-  u.argmax_share[#u.argmax_share + 1] = r.argmax_share
-  u.mass[#u.mass + 1] = r.mass
-  u.max_mass[#u.max_mass + 1] = r.max_mass
-  u.largest[#u.largest + 1] = r.largest
+  local function push(key, v)
+    local list = h[key] or {}
+    list[#list + 1] = v
+    h[key] = list
+  end
+  push("unused_epoch", epoch)
+  for _, k in ipairs(unused_keys) do push("unused_" .. k, r[k]) end
   return r
 end
 
@@ -427,7 +430,7 @@ local function unused_option(m, opts, fname)
   if ds == nil then return nil end
   check_dataset(ds, fname .. ": unused")
   -- Epoch 0: the initial weights, so the decline can be seen.
-  if m.cursor.seen == 0 and not (m.history.unused and #m.history.unused.epoch > 0) then
+  if m.cursor.seen == 0 and not (m.history.unused_epoch and #m.history.unused_epoch > 0) then
     if not m.built then m:build(ds.shape) end
     record_unused(m, ds, 0)
   end
@@ -449,7 +452,8 @@ end
 
 --- m:fit(data, { ..., unused = test }): as the C fit, and with unused =
 --- a dataset, the unused-unit report before training and after each epoch
---- goes into m.history.unused.
+--- goes into m.history (unused_epoch, unused_argmax_share, unused_mass,
+--- unused_max_mass, unused_largest).
 function model_methods.fit(m, data, opts)
   local ds = unused_option(m, opts, "m:fit")
   return call("fit", m, data, with_records(m, opts, ds))

@@ -765,8 +765,11 @@ static void finish_training(lua_State *L, fit_state *s, int status, const char *
         luaL_error(L, "%s: interrupted after epoch %d (%d samples seen); the model is consistent",
                    fname, (int)c->epoch, (int)c->seen);
     }
-    if (status < 0)
+    if (status < 0) {
+        if (s->tty && s->verbose == 1 && s->started)
+            printf("\n");   /* end the progress line before the message */
         raise_core(L, fname, err);
+    }
 }
 
 static void push_train_logs(lua_State *L, const lmodel *lm, const train_logs *logs)

@@ -110,9 +110,16 @@ do
   m:compile { optimizer = nn.adam { lr = 0.05 }, loss = "sparse_categorical_crossentropy", metrics = { "accuracy" } }
   m:watch(ds, 1, 2, { quiet = true })
   m:fit(ds, { epochs = 3, verbose = 0, batch_size = 8, unused = ds })
-  local u = m.history.unused
-  assert(u and #u.epoch == 4 and u.epoch[1] == 0 and u.epoch[4] == 3, "unused recorded at epochs 0..3")
-  assert(u.mass[4] < u.mass[1], "the share on unused units falls with training: " .. u.mass[1] .. " -> " .. u.mass[4])
+  local h = m.history
+  assert(h.unused_epoch and #h.unused_epoch == 4 and h.unused_epoch[1] == 0 and h.unused_epoch[4] == 3,
+         "unused recorded at epochs 0..3")
+  assert(#h.unused_mass == 4 and #h.unused_largest == 4 and #h.unused_argmax_share == 4, "one row per epoch")
+  assert(h.unused_mass[4] < h.unused_mass[1],
+         "the share on unused units falls with training: " .. h.unused_mass[1] .. " -> " .. h.unused_mass[4])
+  -- A checkpoint keeps the report's lists.
+  m:save(dir .. "/m.ckpt")
+  local back = nn.load(dir .. "/m.ckpt")
+  assert(#back.history.unused_mass == 4 and back.history.unused_mass[4] == h.unused_mass[4], "saved with the model")
   local rec = m:watch()
   assert(#rec == 6 and rec[1].sample == 1 and rec[2].sample == 2 and rec[6].epoch == 3, "two samples watched for 3 epochs")
   assert(#rec[1].outputs == 4, "watched outputs are the 4 units")
@@ -138,7 +145,7 @@ do
   m.history:json(dir .. "/h.json")
   local json = io.open(dir .. "/h.json"):read("a")
   contains(json, '"epoch":[1,2,3,4]', "JSON epochs")
-  contains(json, '"unused":{', "JSON holds the unused report")
+  contains(json, '"unused_mass":[', "JSON holds the unused report")
   m:unused(ds):json(dir .. "/r.json")
   contains(io.open(dir .. "/r.json"):read("a"), '"units":4', "report JSON")
 
