@@ -3,10 +3,12 @@
 # (as root, or through sudo where that works without a password; otherwise
 # prints the one apt-get line to run and stops), then meson setup (once)
 # and meson compile. A second run finds everything done and takes seconds.
+# A caller may set extra_packages before sourcing this, for packages that
+# only it needs (scripts/test: the fuzzing and valgrind tools).
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build"
-packages="meson ninja-build pkg-config gcc libc6-dev liblua5.4-dev libreadline-dev zlib1g-dev libxml2-utils libopenblas-dev dataset-fashion-mnist"
+packages="meson ninja-build pkg-config gcc libc6-dev liblua5.4-dev libreadline-dev zlib1g-dev libxml2-utils libopenblas-dev dataset-fashion-mnist ${extra_packages:-}"
 
 missing=""
 for p in $packages; do

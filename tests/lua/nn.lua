@@ -611,7 +611,15 @@ do
   same_list(all.shape, { 300, 3 }, "predict on a dataset")
   -- The dataset goes through in batches of 256: the last is 300 - 256 = 44 rows.
   same_list(tm.layers[3].output.shape, { 44, 3 }, "output after predicting the dataset")
-  same_list(flat(all:slice(1, 10):totable()), flat(batch:totable()), "dataset and batch predictions agree")
+  -- The same samples in batches of another size: equal up to rounding (the
+  -- matrix product's blocking depends on the batch size and the CPU's
+  -- kernels; on AVX-512 they happen to agree bit for bit, on AVX2 not).
+  local a, b = flat(all:slice(1, 10):totable()), flat(batch:totable())
+  assert(#a == #b, "dataset and batch predictions: same count")
+  for k = 1, #a do
+    assert(math.abs(a[k] - b[k]) <= 1e-6 * math.max(1, math.abs(b[k])),
+           "dataset and batch predictions agree at " .. k .. ": " .. a[k] .. " vs " .. b[k])
+  end
   local one_img, one_label = ds:sample(1)
   same_list(tm:predict(one_img, one_label):totable(), one:totable(), "predict ignores an extra label")
 
