@@ -524,14 +524,14 @@ local function run_help(args)
     lines[#lines + 1] = string.format("  %-16s %s", command.usage or (":" .. name), command.help)
   end
   lines[#lines + 1] = ""
-  lines[#lines + 1] = 'help() lists the whole Lua API; help("nn"), help("data"), help("tensor")'
+  lines[#lines + 1] = 'help() lists the whole Lua API; help("nn"), help("inside"), help("data"), help("tensor")'
   lines[#lines + 1] = "or help(x) for an ember object shows one part."
   out(table.concat(lines, "\n") .. "\n")
 end
 
 ember.commands = {
   help = { usage = ":help [topic]", run = run_help,
-           help = "this text; with a topic (nn, data, tensor or an object), its API" },
+           help = "this text; with a topic (nn, inside, data, tensor or an object), its API" },
   time = { usage = ":time <code>", run = run_time,
            help = "run a statement or expression, show its value, wall and CPU time" },
   load = { usage = ":load <file>", run = run_load,
