@@ -53,6 +53,7 @@ run() {   # run NAME COMMAND...: one test under valgrind, one line of result
 
 run valgrind_shell "$build/tests/test_shell" "$here/valgrind-ember.sh"
 for script in "$root"/tests/lua/*.lua; do
+    case $script in */fixture.lua) continue ;; esac   # shared helpers, not a test
     name=$(basename "$script" .lua)
     # shellcheck disable=SC2016  # expanded by the inner sh
     run "valgrind_lua_$name" sh -c 'cd "$1" && exec "$2" "$3"' sh "$logs" "$here/valgrind-ember.sh" "$script"

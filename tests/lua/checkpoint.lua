@@ -22,14 +22,10 @@
 --    model exactly as before that batch; a NaN input is named; a model
 --    too large for memory is refused with the GB it needs.
 
+local fixture = dofile((arg[0]:match("^(.*)/") or ".") .. "/fixture.lua")
+
 -- ---- helpers -------------------------------------------------------------
-local function raises(text, f, ...)
-  local ok, msg = pcall(f, ...)
-  assert(not ok, "expected an error containing: " .. text)
-  msg = tostring(msg)
-  assert(string.find(msg, text, 1, true), "error was: " .. msg .. "\nexpected: " .. text)
-  return msg
-end
+local raises = fixture.raises
 
 local function read(path)
   local f = io.open(path, "rb")
@@ -47,24 +43,9 @@ end
 
 local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
-local function flat(t, out)
-  out = out or {}
-  for _, v in ipairs(t) do
-    if type(v) == "table" then flat(v, out) else out[#out + 1] = v end
-  end
-  return out
-end
+local flat = fixture.flat
 
-local function all_weights(m)
-  local out = {}
-  for _, layer in ipairs(m.layers) do
-    if layer.kind == "dense" then
-      flat(layer.weights:totable(), out)
-      flat(layer.bias:totable(), out)
-    end
-  end
-  return out
-end
+local all_weights = fixture.all_weights
 
 -- Bit for bit: -0 and 0 differ, NaN equals NaN.
 local function bits(x) return string.pack(math.type(x) == "integer" and "j" or "d", x) end
@@ -106,26 +87,9 @@ assert(os.execute("mkdir " .. quote(dir)))
 
 local function write_idx(count, classes)
   local images_path, labels_path = dir .. "/images-idx3-ubyte", dir .. "/labels-idx1-ubyte"
-  local state = 12345
-  local function noise()
-    state = (state * 1103515245 + 12345) % 2147483648
-    return state % 31
-  end
-  local images = { string.pack(">I4I4I4I4", 0x00000803, count, 6, 6) }
-  local labels = { string.pack(">I4I4", 0x00000801, count) }
-  for i = 1, count do
-    local label = (i - 1) % classes
-    labels[#labels + 1] = string.char(label)
-    local pixels = {}
-    for r = 1, 6 do
-      for _ = 1, 6 do
-        pixels[#pixels + 1] = (r - 1) // 2 == label and 200 + noise() or noise()
-      end
-    end
-    images[#images + 1] = string.char(table.unpack(pixels))
-  end
-  write(images_path, table.concat(images))
-  write(labels_path, table.concat(labels))
+  local images, labels = fixture.idx_bytes(count, classes)
+  write(images_path, images)
+  write(labels_path, labels)
   return images_path, labels_path
 end
 

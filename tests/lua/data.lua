@@ -8,24 +8,14 @@
 local function shape_of(t) return t.shape end
 local function at(t, ...) return t:get(...) end
 
+local fixture = dofile((arg[0]:match("^(.*)/") or ".") .. "/fixture.lua")
+
 -- ---- helpers -------------------------------------------------------------
 local function f32(x) return (string.unpack("f", string.pack("f", x))) end
 
-local function raises(text, f, ...)
-  local ok, msg = pcall(f, ...)
-  assert(not ok, "expected an error containing: " .. text)
-  msg = tostring(msg)
-  assert(string.find(msg, text, 1, true), "error was: " .. msg .. "\nexpected: " .. text)
-  return msg
-end
+local raises = fixture.raises
 
-local function same_list(a, b, what)
-  assert(#a == #b, what .. ": lengths " .. #a .. " and " .. #b)
-  for i = 1, #a do
-    assert(a[i] == b[i], what .. ": differ at " .. i .. " (" .. tostring(a[i]) .. " vs "
-           .. tostring(b[i]) .. ")")
-  end
-end
+local same_list = fixture.same_list
 
 local function same_shape(t, expected, what)
   same_list(shape_of(t), expected, what .. " shape")

@@ -6,47 +6,19 @@
 -- classes: 10 batches of 32 per epoch, the last of 12), so it needs no real
 -- dataset. The output checks run ember itself as a child process (arg[-1]).
 
+local fixture = dofile((arg[0]:match("^(.*)/") or ".") .. "/fixture.lua")
+
 -- ---- helpers -------------------------------------------------------------
-local function raises(text, f, ...)
-  local ok, msg = pcall(f, ...)
-  assert(not ok, "expected an error containing: " .. text)
-  msg = tostring(msg)
-  assert(string.find(msg, text, 1, true), "error was: " .. msg .. "\nexpected: " .. text)
-  return msg
-end
+local raises = fixture.raises
 
-local function contains(s, text, what)
-  assert(string.find(s, text, 1, true), (what or "text") .. " lacks \"" .. text .. "\":\n" .. s)
-end
+local contains = fixture.contains
 
-local function same_list(a, b, what)
-  assert(a and b, what .. ": missing list")
-  assert(#a == #b, what .. ": lengths " .. #a .. " and " .. #b)
-  for i = 1, #a do
-    assert(a[i] == b[i], what .. ": differ at " .. i .. " (" .. tostring(a[i]) .. " vs "
-           .. tostring(b[i]) .. ")")
-  end
-end
+local same_list = fixture.same_list
 
-local function flat(t, out)
-  out = out or {}
-  for _, v in ipairs(t) do
-    if type(v) == "table" then flat(v, out) else out[#out + 1] = v end
-  end
-  return out
-end
+local flat = fixture.flat
 
 -- Every parameter of a model, in order, as one Lua list.
-local function all_weights(m)
-  local out = {}
-  for _, layer in ipairs(m.layers) do
-    if layer.kind == "dense" then
-      flat(layer.weights:totable(), out)
-      flat(layer.bias:totable(), out)
-    end
-  end
-  return out
-end
+local all_weights = fixture.all_weights
 
 -- Bit-identical parameters: every weight compared with ==.
 local function same_weights(a, b, what)
@@ -85,26 +57,9 @@ local function make_files(count, classes)
   local base = os.tmpname()
   local images_path = base .. "-images-idx3-ubyte"
   local labels_path = base .. "-labels-idx1-ubyte"
-  local state = 12345
-  local function noise()
-    state = (state * 1103515245 + 12345) % 2147483648
-    return state % 31
-  end
-  local images = {string.pack(">I4I4I4I4", 0x00000803, count, 6, 6)}
-  local labels = {string.pack(">I4I4", 0x00000801, count)}
-  for i = 1, count do
-    local label = (i - 1) % classes
-    labels[#labels + 1] = string.char(label)
-    local pixels = {}
-    for r = 1, 6 do
-      for _ = 1, 6 do
-        pixels[#pixels + 1] = (r - 1) // 2 == label and 200 + noise() or noise()
-      end
-    end
-    images[#images + 1] = string.char(table.unpack(pixels))
-  end
-  write(images_path, table.concat(images))
-  write(labels_path, table.concat(labels))
+  local images, labels = fixture.idx_bytes(count, classes)
+  write(images_path, images)
+  write(labels_path, labels)
   return images_path, labels_path, base
 end
 
