@@ -892,6 +892,28 @@ static int run_epoch(lua_State *L, lmodel *lm, const dataset *ds, int opts, fit_
     return 1;
 }
 
+/* What m:epoch and m:fit share before training: the option keys, a
+ * compiled model, the data (argument data_arg or the bound set) and the
+ * validation set, and the fit_state. Returns the training data. */
+static const dataset *prepare_training(lua_State *L, lmodel *lm, int opts, int data_arg,
+                                       const char *const *keys, const char *fname,
+                                       fit_state *s, const dataset **val)
+{
+    if (opts)
+        check_keys(L, opts, fname, keys);
+    require_compiled(L, lm, fname);
+    int data_idx;
+    const dataset *ds = training_data(L, data_arg, fname, &data_idx);
+    *val = NULL;
+    if (opts) {
+        lua_getfield(L, opts, "validation_data");
+        *val = lua_isnil(L, -1) ? NULL : dataset_check(L, -1);
+    }
+    setup_state(L, s, lm, opts, 1, fname);
+    s->data_idx = data_idx;
+    return ds;
+}
+
 /* m:epoch([data [, opts]]): the rest of the current epoch, or a whole one. */
 static int model_epoch(lua_State *L)
 {
@@ -899,19 +921,9 @@ static int model_epoch(lua_State *L)
                                        "on_epoch_end", "validation_data", NULL};
     lmodel *lm = check_model(L, 1);
     int opts = lua_istable(L, 2) && !dataset_test(L, 2) ? 2 : lua_istable(L, 3) ? 3 : 0;
-    if (opts)
-        check_keys(L, opts, "m:epoch", keys);
-    require_compiled(L, lm, "m:epoch");
-    int data_idx;
-    const dataset *ds = training_data(L, 2, "m:epoch", &data_idx);
-    const dataset *val = NULL;
-    if (opts) {
-        lua_getfield(L, opts, "validation_data");
-        val = lua_isnil(L, -1) ? NULL : dataset_check(L, -1);
-    }
     fit_state s;
-    setup_state(L, &s, lm, opts, 1, "m:epoch");
-    s.data_idx = data_idx;
+    const dataset *val;
+    const dataset *ds = prepare_training(L, lm, opts, 2, keys, "m:epoch", &s, &val);
     train_logs logs;
     run_epoch(L, lm, ds, opts, &s, val, &logs, "m:epoch");
     push_train_logs(L, lm, &logs);
@@ -930,20 +942,10 @@ static int model_fit(lua_State *L)
     int opts = lua_istable(L, 3) ? 3 : 0;
     if (!lua_isnoneornil(L, 3) && !opts)
         return luaL_error(L, "m:fit: options must be a table such as { epochs = 5 } (got %s)", luaL_typename(L, 3));
-    if (opts)
-        check_keys(L, opts, "m:fit", keys);
-    lua_Integer epochs = opt_integer(L, opts, "epochs", "m:fit", 1, 0);
-    require_compiled(L, lm, "m:fit");
-    int data_idx;
-    const dataset *ds = training_data(L, 2, "m:fit", &data_idx);
-    const dataset *val = NULL;
-    if (opts) {
-        lua_getfield(L, opts, "validation_data");
-        val = lua_isnil(L, -1) ? NULL : dataset_check(L, -1);
-    }
     fit_state s;
-    setup_state(L, &s, lm, opts, 1, "m:fit");
-    s.data_idx = data_idx;
+    const dataset *val;
+    const dataset *ds = prepare_training(L, lm, opts, 2, keys, "m:fit", &s, &val);
+    lua_Integer epochs = opt_integer(L, opts, "epochs", "m:fit", 1, 0);
     lua_newtable(L);
     luaL_setmetatable(L, HISTORY_MT);
     s.fit_history = lua_gettop(L);

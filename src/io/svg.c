@@ -284,10 +284,9 @@ char *svg_bar_chart_text(const svg_bar_chart *c, size_t *len, char *err)
     return finish(f, &buf, &size, len, err);
 }
 
-int svg_write_line_chart(const char *path, const svg_line_chart *chart, char *err)
+/* A rendered document to path, atomically; frees it. */
+static int write_doc(const char *path, char *doc, size_t len, char *err)
 {
-    size_t len;
-    char *doc = svg_line_chart_text(chart, &len, err);
     if (!doc)
         return -1;
     int rc = io_write_atomic(path, doc, len, err);
@@ -295,13 +294,16 @@ int svg_write_line_chart(const char *path, const svg_line_chart *chart, char *er
     return rc;
 }
 
+int svg_write_line_chart(const char *path, const svg_line_chart *chart, char *err)
+{
+    size_t len = 0;
+    char *doc = svg_line_chart_text(chart, &len, err);
+    return write_doc(path, doc, len, err);
+}
+
 int svg_write_bar_chart(const char *path, const svg_bar_chart *chart, char *err)
 {
-    size_t len;
+    size_t len = 0;
     char *doc = svg_bar_chart_text(chart, &len, err);
-    if (!doc)
-        return -1;
-    int rc = io_write_atomic(path, doc, len, err);
-    free(doc);
-    return rc;
+    return write_doc(path, doc, len, err);
 }
